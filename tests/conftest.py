@@ -1,4 +1,10 @@
+import sys
+from pathlib import Path
+
 import pytest
+
+# So test modules in subfolders can `from util import corpora_dir`.
+sys.path.insert(0, str(Path(__file__).parent))
 
 from spacy_biobert.testing import make_tiny_bert
 
