@@ -7,6 +7,7 @@ tokenizer is configured, and how long documents are cut into windows.
 """
 import copy
 import importlib.util
+import os
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -107,18 +108,24 @@ def load_hf_objects(name: str, tokenizer_config: Dict, transformer_config: Dict)
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     source, tried = resolve_model_source(name)
+    # Read at call time (huggingface_hub reads it once at import), so an offline machine fails at
+    # once instead of retrying the hub.
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        load_opts = {"trust_remote_code": False, "local_files_only": True}
+    else:
+        load_opts = {"trust_remote_code": False}
     tok_cfg = dict(tokenizer_config)
     trf_cfg = {**transformer_config, "return_dict": True}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **tok_cfg)
+        tokenizer = AutoTokenizer.from_pretrained(source, **load_opts, **tok_cfg)
         if "do_lower_case" not in tok_cfg:
             cased = vocab_is_cased(tokenizer)
             if cased is not None and bool(tokenizer.do_lower_case) == cased:
                 tokenizer = AutoTokenizer.from_pretrained(
-                    source, trust_remote_code=False, do_lower_case=not cased, **tok_cfg
+                    source, do_lower_case=not cased, **load_opts, **tok_cfg
                 )
-        config = AutoConfig.from_pretrained(source, trust_remote_code=False, **trf_cfg)
-        transformer = AutoModel.from_pretrained(source, config=config, trust_remote_code=False)
+        config = AutoConfig.from_pretrained(source, **load_opts, **trf_cfg)
+        transformer = AutoModel.from_pretrained(source, config=config, **load_opts)
     except (OSError, ValueError, KeyError) as err:
         cause = " ".join(str(err).split())[:400]
         raise make_error("E001", name=name, tried="; ".join(tried), cause=cause) from err
