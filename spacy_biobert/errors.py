@@ -39,6 +39,34 @@ class Errors:
         "or load a trained one before calling the span getter."
     )
     # --- E1xx: corpora ---
+    E101 = "'{path}' is empty (nothing but whitespace). Expected {expected}."
+    E102 = "{where}: {problem}. Expected {expected}."
+    E103 = (
+        "{where}: mention offsets {start}-{end} lie outside the text of document '{doc_id}' "
+        "({length} characters). Expected 0 <= start < end <= {length}."
+    )
+    E104 = (
+        "{where}: the mention text {found!r} does not match the document text {expected!r} at "
+        "offsets {start}-{end} of document '{doc_id}'. Expected the offsets to select the mention "
+        "text exactly (PubTator/BioC/ChemProt: end exclusive; DDI: end inclusive)."
+    )
+    E105 = (
+        "{where}: relation '{label}' names {kind} '{ref}', which is not a mention of document "
+        "'{doc_id}'. Expected one of: {known}."
+    )
+    E106 = (
+        "{where}: invalid UTF-8 ({cause}). Expected UTF-8 text; re-encode the file, e.g. with "
+        "`iconv -f latin1 -t utf-8`."
+    )
+    E107 = "Unknown corpus format '{format}'. Expected one of: {formats}."
+    E108 = "The input '{path}' {problem}. Expected {expected}."
+    E109 = "{where}: not well-formed XML ({cause}). Expected {expected}."
+    E110 = (
+        "{where}: invalid tag '{tag}'. Expected 'O', 'B-<label>' or 'I-<label>' (IOB1 or IOB2, "
+        "also 'E-'/'S-'), or untyped 'B' / 'I'."
+    )
+    E111 = "Cannot write document '{doc_id}' as {format}: {problem}. Expected {expected}."
+    E112 = "Invalid reader setting {name}={value!r}. Expected {expected}."
     # --- E2xx: relations ---
     # --- E3xx: CLI, annotate, project ---
     # --- E4xx: normalisation and biomedical text ---
