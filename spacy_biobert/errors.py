@@ -69,6 +69,21 @@ class Errors:
     E112 = "Invalid reader setting {name}={value!r}. Expected {expected}."
     # --- E2xx: relations ---
     # --- E3xx: CLI, annotate, project ---
+    E301 = "The input '{path}' does not exist. Expected a text, JSONL or PubTator file, or a directory of .txt files."
+    E302 = "Unknown {kind} format '{format}'. Expected one of: {formats}."
+    E303 = (
+        "The input '{path}' is a directory, but the format '{format}' reads one file. Expected a "
+        "file, or --input-format text for a directory of .txt files (a file per document)."
+    )
+    E304 = "Skipped the record at {where}: {reason}."
+    E305 = (
+        "Cannot read annotations from '{path}': {problem}. Expected a JSONL file written by "
+        "`spacy-biobert annotate`, a PubTator or BioC XML file, or a spaCy DocBin (.spacy)."
+    )
+    E306 = (
+        "The packaged pipeline check failed for '{package}': {problem}. Expected the wheel to load "
+        "with spacy.load in a fresh environment and to predict {expected}."
+    )
     # --- E4xx: normalisation and biomedical text ---
     # --- E5xx: pre-training ---
 
