@@ -68,6 +68,23 @@ class Errors:
     E111 = "Cannot write document '{doc_id}' as {format}: {problem}. Expected {expected}."
     E112 = "Invalid reader setting {name}={value!r}. Expected {expected}."
     # --- E2xx: relations ---
+    E201 = (
+        "The relation extractor '{name}' has not been initialized: it has no labels or no output "
+        "layer. Call nlp.initialize() with training examples whose reference docs carry "
+        "doc._.relations, or load a trained pipeline with spacy.load()."
+    )
+    E202 = (
+        "The relation extractor '{name}' found no relations in the training examples (reference "
+        "docs' doc._.relations are all empty), so it has no labels to learn. Expected a corpus "
+        "reader that sets doc._.relations (e.g. spacy-biobert.PubTatorCorpus.v1), or pass "
+        "`labels` in [initialize.components.{name}]."
+    )
+    E203 = (
+        "Invalid relation extractor setting {name}={value}. Expected a value {minimum} (check the "
+        "[components.*.candidates] block or the factory settings)."
+    )
+    E204 = "Relation labels must be strings, got {label}. Expected e.g. 'CID' or 'CPR:4'."
+    E205 = "Unknown level {level} for threshold tuning. Expected 'auto', 'mention' or 'concept'."
     # --- E3xx: CLI, annotate, project ---
     E301 = "The input '{path}' does not exist. Expected a text, JSONL or PubTator file, or a directory of .txt files."
     E302 = "Unknown {kind} format '{format}'. Expected one of: {formats}."

@@ -1,0 +1,132 @@
+"""The relation extractor's thinc model: entity-pair vectors from token vectors, then an MLP with one
+logit per label (multi-label; the component applies the sigmoid and the thresholds).
+
+A pair is represented by the mean vector of the head mention, of the tail mention and of the tokens
+between them (the context that usually states the relation), and the product head * tail. Means are
+taken from one cumulative sum per batch, and their gradients scattered back through a difference
+array, so the cost is linear in tokens + pairs: nothing of size pairs x span length is built, and a
+document with hundreds of mentions needs no more memory than its token vectors and its (bounded)
+candidate pairs.
+"""
+from typing import Callable, List, Optional, Tuple
+
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Linear, Model, Relu, chain
+from thinc.types import Floats2d, Ints2d
+
+# (docs, per-doc int arrays of candidate pairs with columns head_start, head_end, tail_start, tail_end)
+PairInput = Tuple[List[Doc], List[Ints2d]]
+N_PARTS = 4
+
+
+@registry.architectures("spacy-biobert.RelationModel.v1")
+def build_relation_model(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    dropout: float = 0.1,
+    nO: Optional[int] = None,
+) -> Model[PairInput, Floats2d]:
+    """Score candidate entity pairs: [head; tail; between; head*tail] -> ReLU layer -> one logit per
+    relation label.
+
+    tok2vec (Model[List[Doc], List[Floats2d]]): Token vectors, usually a TransformerListener; any
+        tok2vec works.
+    hidden_width (int): Width of the hidden layer.
+    dropout (float): Dropout on the hidden layer during training.
+    nO (Optional[int]): Number of labels; inferred from the labels at initialization.
+    RETURNS (Model[Tuple[List[Doc], List[Ints2d]], Floats2d]): Logits, one row per pair in batch order.
+    """
+    pairs = build_pair_vectors(tok2vec)
+    hidden = Relu(nO=hidden_width, dropout=dropout)
+    output = Linear(nO=nO)
+    model = chain(pairs, hidden, output)
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("output_layer", output)
+    return model
+
+
+def build_pair_vectors(tok2vec: Model[List[Doc], List[Floats2d]]) -> Model[PairInput, Floats2d]:
+    """Pair vectors [head mean; tail mean; mean of the tokens between; head*tail] from token vectors."""
+    return Model(
+        "relation_pair_vectors",
+        _pair_forward,
+        init=_pair_init,
+        layers=[tok2vec],
+        refs={"tok2vec": tok2vec},
+        dims={"nO": None},
+    )
+
+
+def _pair_init(model: Model, X: Optional[PairInput] = None, Y=None) -> None:
+    tok2vec = model.layers[0]
+    if X is not None:
+        tok2vec.initialize(X=X[0])
+        if not model.has_dim("nO"):
+            vectors = tok2vec.predict(X[0])
+            width = next((v.shape[1] for v in vectors), None)
+            if width is not None:
+                model.set_dim("nO", N_PARTS * width)
+    else:
+        tok2vec.initialize()
+    if not model.has_dim("nO") and tok2vec.has_dim("nO"):
+        model.set_dim("nO", N_PARTS * tok2vec.get_dim("nO"))
+
+
+def _segments(pairs, xp):
+    """Head, tail and between segments [start, end) as global token indices, one row per pair."""
+    hs, he, ts, te = pairs[:, 0], pairs[:, 1], pairs[:, 2], pairs[:, 3]
+    head_first = he <= ts
+    tail_first = te <= hs
+    bs = xp.where(head_first, he, xp.where(tail_first, te, 0))
+    be = xp.where(head_first, ts, xp.where(tail_first, hs, 0))  # overlapping mentions: empty
+    return (hs, he), (ts, te), (bs, be)
+
+
+def _pair_forward(model: Model, inputs: PairInput, is_train: bool) -> Tuple[Floats2d, Callable]:
+    docs, doc_pairs = inputs
+    tok2vec = model.layers[0]
+    ops = model.ops
+    xp = ops.xp
+    tokvecs, bp_tokvecs = tok2vec(docs, is_train)
+    lengths = [int(v.shape[0]) for v in tokvecs]
+    width = next((int(v.shape[1]) for v in tokvecs), model.get_dim("nO") // N_PARTS)
+    n_tokens = sum(lengths)
+    flat = ops.flatten(tokvecs) if n_tokens else ops.alloc2f(0, width)
+    offsets, offset = [], 0
+    for n in lengths:
+        offsets.append(offset)
+        offset += n
+    shifted = [ops.asarray2i(p) + offsets[i] for i, p in enumerate(doc_pairs) if len(p)]
+    pairs = ops.xp.concatenate(shifted, axis=0) if shifted else ops.alloc2i(0, 4)
+    n_pairs = int(pairs.shape[0])
+    # float64 prefix sums so that long batches do not lose the precision of short spans.
+    csum = xp.zeros((n_tokens + 1, width), dtype="float64")
+    if n_tokens:
+        csum[1:] = xp.cumsum(flat, axis=0, dtype="float64")
+    segments = _segments(pairs, xp)
+    means, sizes = [], []
+    for start, end in segments:
+        size = xp.maximum(end - start, 1).astype("float64")[:, None]
+        means.append(((csum[end] - csum[start]) / size).astype("float32"))
+        sizes.append(size)
+    head, tail, between = means
+    output = xp.hstack([head, tail, between, head * tail]) if n_pairs else ops.alloc2f(0, N_PARTS * width)
+
+    def backprop(d_output: Floats2d) -> PairInput:
+        d_head = d_output[:, :width] + d_output[:, 3 * width:] * tail
+        d_tail = d_output[:, width:2 * width] + d_output[:, 3 * width:] * head
+        d_between = d_output[:, 2 * width:3 * width]
+        # Difference array: +g/n at each segment start, -g/n at its end; its prefix sum is dX.
+        diff = xp.zeros((n_tokens + 1, width), dtype="float32")
+        for (start, end), size, grad in zip(segments, sizes, (d_head, d_tail, d_between)):
+            if n_pairs:
+                scaled = (grad / size).astype("float32")
+                ops.scatter_add(diff, ops.asarray1i(start), scaled)
+                ops.scatter_add(diff, ops.asarray1i(end), -scaled)
+        d_flat = xp.cumsum(diff[:-1], axis=0).astype("float32") if n_tokens else diff[:0]
+        d_tokvecs = ops.unflatten(d_flat, lengths) if n_tokens else [ops.alloc2f(0, width) for _ in lengths]
+        bp_tokvecs(d_tokvecs)
+        return inputs
+
+    return output, backprop
