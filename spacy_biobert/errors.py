@@ -103,6 +103,33 @@ class Errors:
     )
     # --- E4xx: normalisation and biomedical text ---
     # --- E5xx: pre-training ---
+    E501 = (
+        "No text to pre-train on in {paths}: {summary}. Expected plain text files (documents "
+        "separated by blank lines), JSONL with a string field 'text', PubTator files or spaCy DocBins "
+        "(.spacy), with at least one non-empty document."
+    )
+    E502 = "The pre-training input '{path}' does not exist. Expected a file or a directory of text files."
+    E503 = (
+        "{path}:{line}: {problem}. Expected one JSON object per line with the document in a string "
+        'field "text", e.g. {{"text": "Naloxone reverses ..."}}.'
+    )
+    E504 = (
+        "The model '{name}' cannot be pre-trained with masked language modelling: {reason}. "
+        "Expected a BERT-family encoder (BERT, RoBERTa, ELECTRA, DistilBERT, ...) whose architecture "
+        "has a masked-LM head in transformers and whose tokenizer has a mask token."
+    )
+    E505 = "Invalid pre-training setting {setting}={value}. Expected {expected}."
+    E506 = (
+        "Cannot resume from the checkpoint '{path}': it was written with {setting}={old}, but this "
+        "run has {setting}={new}. Resume with the same settings, or pass a new OUTPUT_DIR (or "
+        "--no-resume to start over in this one, replacing its checkpoints)."
+    )
+    E507 = "'{path}' is not a readable spaCy DocBin ({cause}). Expected a .spacy file written by DocBin.to_disk."
+    E508 = (
+        "The model '{name}' has no weights for {n} encoder tensor(s) (e.g. {examples}), so "
+        "pre-training would start from a partly random encoder. Expected a checkpoint of the full "
+        "encoder (a masked-LM head may be missing; it is then initialised)."
+    )
 
 
 def make_error(code: str, **kwargs) -> BioBertError:

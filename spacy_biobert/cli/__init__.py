@@ -6,6 +6,7 @@ from ._app import app
 from . import info  # noqa: F401,E402
 from . import annotate  # noqa: F401,E402
 from . import visualize  # noqa: F401,E402
+from . import pretrain  # noqa: F401,E402
 
 
 def main() -> None:
