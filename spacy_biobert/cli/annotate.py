@@ -37,13 +37,14 @@ class InputRecord:
     id (str): Document ID (from the input, or derived from file name and line).
     text (str): The text (for PubTator: title + " " + abstract, as PubTator offsets count).
     where (str): file:line, for messages.
-    title_length (Optional[int]): Characters of the title, for PubTator/BioC passages.
+    passages (List[Tuple[str, int, int]]): (type, start, end) character ranges, e.g. title and
+        abstract, which the PubTator and BioC writers keep.
     """
 
     id: str
     text: str
     where: str
-    title_length: Optional[int] = None
+    passages: List[Tuple[str, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -166,60 +167,21 @@ def read_jsonl(path: Path) -> Iterator[Record]:
 
 
 def read_pubtator_texts(path: Path) -> Iterator[Record]:
-    """Title and abstract of each PubTator document, streamed block by block.
+    """Title and abstract of each PubTator document, streamed by the corpus parser.
 
-    Only the text lines matter here (the pipeline predicts its own annotations), so annotation lines
-    are skipped unread and a malformed document costs only itself.
+    Annotation lines are parsed but not used (the pipeline predicts its own), so a document whose
+    annotations are malformed is still annotated; a document without text is skipped.
     """
+    from ..corpora.pubtator import parse_pubtator
 
-    def finish(block: List[Tuple[int, str]]) -> Optional[Record]:
-        if not block:
-            return None
-        start = f"{path}:{block[0][0]}"
-        title = abstract = None
-        doc_id = None
-        for lineno, line in block:
-            parts = line.split("|", 2)
-            if len(parts) == 3 and parts[1] in ("t", "a"):
-                if doc_id is not None and parts[0] != doc_id:
-                    return BadRecord(f"{path}:{lineno}", f"document ID '{parts[0]}' differs from "
-                                     f"'{doc_id}' earlier in the same document; expected a blank "
-                                     "line between documents")
-                doc_id = parts[0]
-                if parts[1] == "t":
-                    title = parts[2]
-                else:
-                    abstract = parts[2]
-        if doc_id is None or title is None:
-            return BadRecord(start, "no 'ID|t|title' line; expected a PubTator document "
-                                    "(ID|t|title, ID|a|abstract, annotation lines)")
-        abstract = abstract or ""
-        if not (title + abstract).strip():
-            return BadRecord(start, "empty document")
-        text = f"{title} {abstract}" if abstract else title
-        return InputRecord(doc_id, text, start, title_length=len(title))
-
-    block: List[Tuple[int, str]] = []
-    # The first undecodable line of the current document: it poisons that document only.
-    block_bad: Optional[BadRecord] = None
-    with path.open("rb") as f:
-        for i, raw in enumerate(f, 1):
-            line = _decode(raw, f"{path}:{i}")
-            if isinstance(line, BadRecord):
-                block_bad = block_bad or line
-                block.append((i, ""))
-                continue
-            line = line.rstrip("\r\n")
-            if line.strip():
-                block.append((i, line))
-                continue
-            rec = block_bad or finish(block)
-            block, block_bad = [], None
-            if rec is not None:
-                yield rec
-    rec = block_bad or finish(block)
-    if rec is not None:
-        yield rec
+    for rec in parse_pubtator(path):
+        where = rec.where or rec.source or str(path)
+        if rec.error is not None and not rec.text:
+            yield BadRecord(where, str(rec.error).split("] ", 1)[-1].rstrip("."))
+        elif not rec.text.strip():
+            yield BadRecord(where, "empty document")
+        else:
+            yield InputRecord(rec.id, rec.text, where, list(rec.passages))
 
 
 READERS: Dict[str, Callable[[Path], Iterator[Record]]] = {
@@ -343,54 +305,50 @@ def json_to_doc(nlp_or_vocab, data: Dict[str, Any]):
     return doc
 
 
-class JsonlWriter:
-    """Writes one JSON object per doc (see `doc_to_json`)."""
+def write_jsonl(docs: Iterable, path: Path) -> int:
+    """Write docs as JSONL (see `doc_to_json`), one line per doc as it arrives.
 
-    def __init__(self, path: Path) -> None:
-        self.file = path.open("w", encoding="utf8")
+    docs (Iterable[Doc]): Annotated docs with `doc.user_data["id"]`.
+    path (Path): Output file (written to a temporary file and renamed when complete).
+    RETURNS (int): Documents written.
+    """
+    from ..corpora.docbuilder import atomic_output
 
-    def write(self, doc, record: InputRecord) -> None:
-        self.file.write(json.dumps(doc_to_json(doc, record.id), ensure_ascii=False) + "\n")
+    n = 0
+    with atomic_output(path) as f:
+        for doc in docs:
+            f.write(json.dumps(doc_to_json(doc, str(doc.user_data.get(DOC_ID_KEY, n))),
+                               ensure_ascii=False) + "\n")
+            n += 1
+    return n
 
-    def close(self) -> None:
-        self.file.close()
+
+def _write_pubtator(docs: Iterable, path: Path) -> None:
+    from ..corpora import write_pubtator
+
+    write_pubtator(docs, path)
 
 
-def _set_corpus_meta(doc, record: InputRecord) -> None:
-    """Give the doc the metadata the corpus writers read (ID and title/abstract passages)."""
+def _write_bioc(docs: Iterable, path: Path) -> None:
+    from ..corpora import write_bioc
+
+    write_bioc(docs, path)
+
+
+WRITERS: Dict[str, Callable[[Iterable, Path], Any]] = {
+    "jsonl": write_jsonl, "pubtator": _write_pubtator, "bioc": _write_bioc,
+}
+
+
+def set_doc_meta(doc, record: InputRecord) -> None:
+    """Give a predicted doc its ID and passages where the corpus writers look for them."""
     from ..corpora.docbuilder import META_KEY
 
-    n = len(doc.text)
-    if record.title_length is not None and record.title_length < n:
-        passages = [{"type": "title", "start": 0, "end": record.title_length},
-                    {"type": "abstract", "start": record.title_length + 1, "end": n}]
-    elif record.title_length is not None:
-        passages = [{"type": "title", "start": 0, "end": n}]
-    else:
-        passages = [{"type": "text", "start": 0, "end": n}]
+    doc.user_data[DOC_ID_KEY] = record.id
+    passages = record.passages or [("text", 0, len(doc.text))]
     meta = dict(doc.user_data.get(META_KEY) or {})
-    meta.update({"id": record.id, "source": record.where, "passages": passages})
+    meta.update({"id": record.id, "source": record.where, "passages": [tuple(p) for p in passages]})
     doc.user_data[META_KEY] = meta
-
-
-class CorpusWriter:
-    """Writes PubTator or BioC XML through the corpus writers, one document at a time."""
-
-    def __init__(self, path: Path, fmt: str) -> None:
-        from .. import corpora
-
-        self.fmt = fmt
-        self.file = path.open("w", encoding="utf8")
-        self.stream = (corpora.PubTatorStreamWriter(self.file) if fmt == "pubtator"
-                       else corpora.BioCStreamWriter(self.file, source=str(path)))
-
-    def write(self, doc, record: InputRecord) -> None:
-        _set_corpus_meta(doc, record)
-        self.stream.write(doc)
-
-    def close(self) -> None:
-        self.stream.close()
-        self.file.close()
 
 
 def detect_output_format(path: Path) -> str:
@@ -403,13 +361,11 @@ def detect_output_format(path: Path) -> str:
     return "jsonl"
 
 
-def make_writer(path: Path, output_format: str = "auto"):
-    """The writer for `output_format` ("auto": from the file name)."""
+def output_format_for(path: Path, output_format: str = "auto") -> str:
+    """The output format to write ("auto": from the file name)."""
     if output_format not in OUTPUT_FORMATS:
         raise make_error("E302", kind="output", format=output_format, formats=", ".join(OUTPUT_FORMATS))
-    fmt = detect_output_format(path) if output_format == "auto" else output_format
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return JsonlWriter(path) if fmt == "jsonl" else CorpusWriter(path, fmt)
+    return detect_output_format(path) if output_format == "auto" else output_format
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -420,29 +376,28 @@ def make_writer(path: Path, output_format: str = "auto"):
 def annotate(
     nlp,
     records: Iterable[Record],
-    writer,
     *,
+    stats: AnnotateStats,
     batch_size: int = 32,
     n_process: int = 1,
     progress: bool = True,
     on_bad: Optional[Callable[[BadRecord], None]] = None,
-) -> AnnotateStats:
-    """Annotate `records` with `nlp`, writing each doc as it comes out.
+) -> Iterator:
+    """Annotate `records` with `nlp`, yielding each doc as it comes out of `nlp.pipe`.
 
     nlp (Language): The pipeline.
     records (Iterable[Union[InputRecord, BadRecord]]): Input, e.g. from `read_records`.
-    writer: Has `write(doc, record)` (e.g. from `make_writer`); not closed here.
+    stats (AnnotateStats): Updated with counts and skipped records as the docs stream through.
     batch_size (int): Documents per `nlp.pipe` batch.
     n_process (int): Processes for `nlp.pipe`.
     progress (bool): Show a tqdm progress bar on stderr.
     on_bad (Optional[Callable[[BadRecord], None]]): Called for each skipped record.
-    RETURNS (AnnotateStats): Counts, and the skipped records.
+    YIELDS (Doc): Annotated docs, with their ID and passages set for the writers.
     """
     from tqdm import tqdm
 
     from ..relations.annotations import get_relations
 
-    stats = AnnotateStats()
     max_length = nlp.max_length
 
     def good() -> Iterator[Tuple[str, InputRecord]]:
@@ -461,15 +416,14 @@ def annotate(
                mininterval=1.0, dynamic_ncols=True)
     try:
         for doc, rec in nlp.pipe(good(), as_tuples=True, batch_size=batch_size, n_process=n_process):
-            doc.user_data[DOC_ID_KEY] = rec.id
-            writer.write(doc, rec)
+            set_doc_meta(doc, rec)
             stats.n_docs += 1
             stats.n_entities += len(doc.ents)
             stats.n_relations += len(get_relations(doc))
             bar.update(1)
+            yield doc
     finally:
         bar.close()
-    return stats
 
 
 @app.command("annotate")
@@ -495,12 +449,13 @@ def annotate_cli(
     try:
         records = read_records(input_path, input_format)
         first = next(records, None)  # surfaces input errors before the model loads
+        output_format_for(output_path, output_format)
     except BioBertError as err:
         msg.fail(str(err), exits=1)
+    fmt = output_format_for(output_path, output_format)
     msg.info(f"Loading pipeline '{model}'")
     nlp = spacy.load(model)
     msg.good(f"Loaded: {', '.join(nlp.pipe_names)}")
-    writer = make_writer(output_path, output_format)
 
     def report(bad: BadRecord) -> None:
         msg.warn(str(make_error("E304", where=bad.where, reason=bad.reason)))
@@ -510,11 +465,10 @@ def annotate_cli(
             yield first
         yield from records
 
-    try:
-        stats = annotate(nlp, all_records(), writer, batch_size=batch_size, n_process=n_process,
-                         progress=progress, on_bad=report)
-    finally:
-        writer.close()
+    stats = AnnotateStats()
+    docs = annotate(nlp, all_records(), stats=stats, batch_size=batch_size, n_process=n_process,
+                    progress=progress, on_bad=report)
+    WRITERS[fmt](docs, output_path)
     msg.good(f"Annotated {stats.n_docs:,} documents: {stats.n_entities:,} entities, "
              f"{stats.n_relations:,} relations -> {output_path}")
     if stats.n_skipped:
