@@ -13,4 +13,4 @@ import spacy_biobert
 def test_tests_run_against_the_installed_package():
     source_tree = Path(__file__).resolve().parent.parent
     assert "site-packages" in Path(spacy_biobert.__file__).parts
-    assert source_tree not in Path(spacy_biobert.__file__).resolve().parents
+    assert Path(spacy_biobert.__file__).resolve().parent != source_tree / "spacy_biobert"
