@@ -8,6 +8,7 @@ tokenizer is configured, and how long documents are cut into windows.
 import copy
 import importlib.util
 import os
+import socket
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -75,6 +76,31 @@ def _package_model_dir(module_name: str) -> Optional[Path]:
     return None
 
 
+def _hub_cached(name: str) -> bool:
+    """Whether the hub model's config.json is already in the local Hugging Face cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except ValueError:  # not a valid repo id
+        return False
+
+
+def _hub_unreachable(timeout: float = 5.0) -> Optional[str]:
+    """None if the Hugging Face hub answers a TCP connection, else why not."""
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as err:
+        return f"the hub ({host}) cannot be reached: {err}"
+
+
 def vocab_is_cased(tokenizer) -> Optional[bool]:
     """Whether a tokenizer's vocabulary keeps case: True if at least 1% of its ordinary entries
     contain an uppercase letter. None when the tokenizer has no lower-casing option to decide
@@ -110,10 +136,16 @@ def load_hf_objects(name: str, tokenizer_config: Dict, transformer_config: Dict)
     source, tried = resolve_model_source(name)
     # Read at call time (huggingface_hub reads it once at import), so an offline machine fails at
     # once instead of retrying the hub.
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        load_opts = {"trust_remote_code": False, "local_files_only": True}
-    else:
-        load_opts = {"trust_remote_code": False}
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    if source == name and not offline and not _hub_cached(name):
+        # huggingface_hub retries an unreachable hub for ~25 s per file; find out in one try.
+        unreachable = _hub_unreachable()
+        if unreachable:
+            raise make_error(
+                "E001", name=name, tried="; ".join(tried),
+                cause=f"the model is not in the local Hugging Face cache and {unreachable}",
+            )
+    load_opts = {"trust_remote_code": False, "local_files_only": offline}
     tok_cfg = dict(tokenizer_config)
     trf_cfg = {**transformer_config, "return_dict": True}
     try:

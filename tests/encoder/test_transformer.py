@@ -190,3 +190,18 @@ def test_fresh_process_builds_architecture_without_import(tiny_bert, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("32")
+
+
+def test_unreachable_hub_fails_without_retrying(monkeypatch):
+    import spacy_biobert.transformer as trf
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(trf, "_hub_unreachable", lambda timeout=5.0: "the hub cannot be reached: test")
+
+    def no_hub_calls(*args, **kwargs):
+        raise AssertionError("tried the hub after finding it unreachable")
+
+    monkeypatch.setattr("transformers.AutoTokenizer.from_pretrained", no_hub_calls)
+    nlp = _trf_nlp("spacy-biobert-tests/not-cached-model")
+    with pytest.raises(BioBertError, match=r"\[E001\].*not in the local Hugging Face cache"):
+        nlp.initialize()
