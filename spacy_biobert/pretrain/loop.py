@@ -266,15 +266,27 @@ def pretrain(
     if not texts:
         raise make_error("E501", paths=", ".join(str(p) for p in inputs), summary=stats.summary())
     say(f"Training text: {stats.summary()}")
+    # Corpora overlap (BioRED shares abstracts with BC5CDR and NCBI-disease): train on each document
+    # once, and never on a held-aside one, or the held-aside perplexity would flatter the model.
+    unique = list(dict.fromkeys(texts))
+    n_dup, n_held = len(texts) - len(unique), 0
     if eval_inputs:
         eval_stats = TextStats()
         eval_texts = read_texts(eval_inputs, fmt=settings.fmt, stats=eval_stats)
         if not eval_texts:
             raise make_error("E501", paths=", ".join(str(p) for p in eval_inputs), summary=eval_stats.summary())
         say(f"Held-aside text: {eval_stats.summary()}")
+        held = set(eval_texts)
+        texts = [t for t in unique if t not in held]
+        n_held = len(unique) - len(texts)
     else:
-        texts, eval_texts = _split_eval(texts, settings.eval_fraction, settings.seed)
-        say(f"Held aside {len(eval_texts)} of {len(texts) + len(eval_texts)} documents for perplexity")
+        texts, eval_texts = _split_eval(unique, settings.eval_fraction, settings.seed)
+        say(f"Held aside {len(eval_texts)} of {len(unique)} distinct documents for perplexity")
+    if n_dup or n_held:
+        say(f"Dropped {n_dup} duplicate training document(s) and {n_held} that are held aside")
+    if not texts:
+        summary = stats.summary() + f", of which {n_held} distinct document(s) are all held aside"
+        raise make_error("E501", paths=", ".join(str(p) for p in inputs), summary=summary)
 
     # --- model and resume point ---
     torch.manual_seed(settings.seed)  # a newly initialised masked-LM head is then reproducible
@@ -290,10 +302,13 @@ def pretrain(
     blocks = pack_texts(tokenizer, texts, settings.max_length)
     eval_blocks = pack_texts(tokenizer, eval_texts, settings.max_length) if eval_texts else None
     if eval_blocks is not None and len(eval_blocks) > settings.max_eval_blocks:
+        # A seeded sample across all held-aside files, not just the first one's blocks.
+        gen = torch.Generator().manual_seed(settings.seed + 104729)
+        keep = torch.randperm(len(eval_blocks), generator=gen)[: settings.max_eval_blocks].sort().values
         eval_blocks = PackedBlocks(
-            *(t[: settings.max_eval_blocks] for t in (eval_blocks.input_ids, eval_blocks.attention_mask,
-                                                       eval_blocks.word_starts, eval_blocks.maskable)),
-            n_tokens=int(eval_blocks.maskable[: settings.max_eval_blocks].sum()),
+            *(t[keep] for t in (eval_blocks.input_ids, eval_blocks.attention_mask,
+                                eval_blocks.word_starts, eval_blocks.maskable)),
+            n_tokens=int(eval_blocks.maskable[keep].sum()),
         )
     say(f"Packed {blocks.n_tokens:,} tokens into {len(blocks)} blocks of {settings.max_length}"
         + (f"; {len(eval_blocks)} held-aside blocks" if eval_blocks is not None else ""))
@@ -404,8 +419,9 @@ def pretrain(
         "settings": run_settings,
         "device": str(device),
         "bf16": bf16,
-        "train_text": {"documents": stats.n_docs, "characters": stats.n_chars, "files": stats.files,
-                       "skipped": stats.skipped, "blocks": len(blocks), "tokens": blocks.n_tokens},
+        "train_text": {"documents_read": stats.n_docs, "documents_trained": len(texts),
+                       "dropped_duplicates": n_dup, "dropped_held_aside": n_held,
+                       "characters": stats.n_chars, "files": stats.files, "skipped": stats.skipped, "blocks": len(blocks), "tokens": blocks.n_tokens},
         "eval_blocks": len(eval_blocks) if eval_blocks is not None else 0,
         "evaluations": result.evaluations,
         "final_loss": result.losses.get(step),

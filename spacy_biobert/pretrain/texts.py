@@ -109,7 +109,7 @@ def _read_file(path: Path, fmt: str, stats: TextStats) -> Iterable[str]:
     if fmt == "jsonl":
         return _read_jsonl(path, stats)
     if fmt == "pubtator":
-        return _read_pubtator(path)
+        return _read_pubtator(path, stats)
     if fmt == "docbin":
         return _read_docbin(path)
     return _read_plain(path)
@@ -142,31 +142,20 @@ def _read_jsonl(path: Path, stats: TextStats) -> Iterator[str]:
             yield record["text"]
 
 
-def _read_pubtator(path: Path) -> Iterator[str]:
-    """Title and abstract of each document, joined by a space; annotation lines are ignored.
+def _read_pubtator(path: Path, stats: TextStats) -> Iterator[str]:
+    """Title and abstract of each document, through the corpus package's PubTator parser.
 
-    A document's title and abstract lines share its PMID; a blank line or a new PMID ends it.
+    Only the text is used, so a document whose annotation lines are malformed still counts; one
+    without text is skipped and reported.
     """
-    current: Optional[str] = None
-    parts: List[str] = []
-    with path.open(encoding="utf8", errors="replace") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            match = _PUBTATOR_LINE.match(line)
-            if match is None:
-                if not line.strip() and parts:  # blank line: end of document
-                    yield " ".join(parts)
-                    current, parts = None, []
-                continue  # annotation or relation line
-            pmid, _, text = match.groups()
-            if current is not None and pmid != current and parts:
-                yield " ".join(parts)
-                parts = []
-            current = pmid
-            if text.strip():
-                parts.append(text.strip())
-    if parts:
-        yield " ".join(parts)
+    from ..corpora.pubtator import parse_pubtator
+
+    for rec in parse_pubtator(path):
+        if rec.text.strip():
+            yield rec.text
+        else:
+            why = str(rec.error).split("] ", 1)[-1] if rec.error is not None else "empty document"
+            stats.skipped.append((rec.where or str(path), why[:200]))
 
 
 def _read_docbin(path: Path) -> Iterator[str]:

@@ -15,16 +15,24 @@ from spacy_biobert.pretrain import PretrainSettings, pretrain
 from spacy_biobert.pretrain.checkpoints import checkpoint_path, latest_checkpoint
 from spacy_biobert.testing import make_tiny_bert
 
-TEXT = (
-    "Cisplatin induced nephrotoxicity in rats. Naloxone reverses the effect of clonidine. "
-    "Lithium caused renal failure in patients.\n\n"
-)
+SENTENCES = [
+    "Cisplatin induced nephrotoxicity in rats.",
+    "Naloxone reverses the effect of clonidine.",
+    "Lithium caused renal failure in patients.",
+    "Aspirin decreased the risk of acute heart failure.",
+    "Haloperidol induced seizures in mice.",
+]
 
 
 @pytest.fixture
 def corpus(tmp_path):
+    """40 distinct short documents from the same few sentences: repeated text, easily learnt."""
+    docs = []
+    for i in range(40):
+        order = SENTENCES[i % 5:] + SENTENCES[: i % 5]
+        docs.append(" ".join(order[: 3 + i % 3]) + f" Dose {i}.")
     path = tmp_path / "corpus.txt"
-    path.write_text(TEXT * 40, encoding="utf8")
+    path.write_text("\n\n".join(docs), encoding="utf8")
     return path
 
 
@@ -92,6 +100,18 @@ def test_output_loads_in_the_transformer_component(tiny_bert, corpus, tmp_path):
     assert torch.equal(encoder.embeddings.word_embeddings.weight.detach().cpu(), adapted[key])
 
 
+def test_duplicates_and_held_aside_documents_are_not_trained_on(tiny_bert, corpus, tmp_path):
+    docs = corpus.read_text(encoding="utf8").split("\n\n")
+    train = tmp_path / "train.txt"
+    train.write_text("\n\n".join(docs + docs[:10]), encoding="utf8")  # 10 duplicates
+    held = tmp_path / "held.txt"
+    held.write_text("\n\n".join(docs[30:]), encoding="utf8")  # 10 also in train
+    pretrain([train], tmp_path / "o", _settings(tiny_bert, max_steps=1), eval_inputs=[held], progress=False)
+    report = srsly.read_json(tmp_path / "o" / "pretraining.json")["train_text"]
+    assert (report["documents_read"], report["documents_trained"]) == (50, 30)
+    assert (report["dropped_duplicates"], report["dropped_held_aside"]) == (10, 10)
+
+
 def test_freeze_encoder_trains_only_the_head(tiny_bert, corpus, tmp_path):
     out = tmp_path / "head"
     pretrain([corpus], out, _settings(tiny_bert, max_steps=2, freeze_encoder=True), progress=False)
@@ -110,6 +130,9 @@ def test_bad_inputs_give_coded_errors(tiny_bert, corpus, tmp_path):
     empty.write_text("\n  \n", encoding="utf8")
     with pytest.raises(BioBertError, match=r"\[E501\].*empty\.txt"):
         pretrain([empty], tmp_path / "o1", _settings(tiny_bert), progress=False)
+    # Nothing left once the held-aside documents are taken out of the training text.
+    with pytest.raises(BioBertError, match=r"\[E501\].*all held aside"):
+        pretrain([corpus], tmp_path / "o1", _settings(tiny_bert), eval_inputs=[corpus], progress=False)
     # A decoder-only architecture has no masked-LM head in transformers.
     from transformers import GPT2Config
 
