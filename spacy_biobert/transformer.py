@@ -137,7 +137,7 @@ def load_hf_objects(name: str, tokenizer_config: Dict, transformer_config: Dict)
     # Read at call time (huggingface_hub reads it once at import), so an offline machine fails at
     # once instead of retrying the hub.
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-    if source == name and not offline and not _hub_cached(name):
+    if not Path(source).exists() and not offline and not _hub_cached(name):
         # huggingface_hub retries an unreachable hub for ~25 s per file; find out in one try.
         unreachable = _hub_unreachable()
         if unreachable:
