@@ -6,6 +6,7 @@ entry points, so `spacy.load` of a packaged pipeline works without this import.
 from .about import __version__
 from . import transformer  # noqa: F401
 from . import relations  # noqa: F401
+from . import biomed  # noqa: F401
 from . import corpora  # noqa: F401
 from .errors import BioBertError
 from .relations import Mention, Relation

@@ -102,6 +102,28 @@ class Errors:
         "with spacy.load in a fresh environment and to predict {expected}."
     )
     # --- E4xx: normalisation and biomedical text ---
+    E401 = (
+        "The vocabulary file '{path}' does not exist or is not a file. Expected a UTF-8 TSV with "
+        "one concept per line: ID<TAB>name[<TAB>synonym|synonym|...]."
+    )
+    E402 = (
+        "{path}:{line}: {problem}. Expected ID<TAB>name[<TAB>synonym|synonym|...] (2 or 3 "
+        "tab-separated columns, an ID without spaces, a name with letters or digits; '#' comment "
+        "lines and blank lines are skipped)."
+    )
+    E403 = (
+        "The entity normalizer '{name}' has not been initialized, so it has no dictionary. Call "
+        "nlp.initialize() (with training examples whose gold mentions carry kb_id_, and/or "
+        "`vocabulary` in [initialize.components.{name}]), or load a trained pipeline."
+    )
+    E404 = (
+        "scispaCy's '{name}' linker could not load its knowledge base: {cause}. scispaCy downloads "
+        "it (about 1 GB for UMLS) into {cache} on first use, and this machine could not reach it "
+        "and has no cached copy. To fix: run once on a machine with internet access and copy the "
+        "cache (set SCISPACY_CACHE to its folder), or set linker_name = null to normalise with the "
+        "dictionary and vocabulary file only."
+    )
+    E405 = "Invalid entity normalisation setting {setting}={value}. Expected {expected}."
     # --- E5xx: pre-training ---
     E501 = (
         "No text to pre-train on in {paths}: {summary}. Expected plain text files (documents "
