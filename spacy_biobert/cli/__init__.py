@@ -4,6 +4,7 @@ from ._app import app
 
 # Subcommand modules (import order is the order in `--help`).
 from . import info  # noqa: F401,E402
+from . import convert  # noqa: F401,E402
 from . import annotate  # noqa: F401,E402
 from . import visualize  # noqa: F401,E402
 from . import pretrain  # noqa: F401,E402

@@ -19,12 +19,13 @@ mention or concept ID) and hands them to `iter_docs`, which validates them and b
 import bisect
 import codecs
 import io
+import itertools
 import os
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -107,6 +108,8 @@ class DocRecord:
     words: Optional[List[str]] = None
     spaces: Optional[List[bool]] = None
     error: Optional[CorpusError] = None
+    notes: Counter = field(default_factory=Counter)
+    meta: Dict[str, Any] = field(default_factory=dict)
 
     def fail(self, error: CorpusError) -> None:
         """Remember the first problem; the record is skipped or raised when it is built."""
@@ -176,6 +179,38 @@ def check_not_empty(path: Path, expected: str) -> Optional[CorpusError]:
     return None
 
 
+def realign_fragments(
+    text: str, frags: List[Tuple[int, int]], expected: str, rec: DocRecord, what: str
+) -> List[Tuple[int, int]]:
+    """Fix off-by-one (or -two) fragment offsets of discontinuous / composite-part mentions, a
+    known upstream error pattern: BC5CDR's BioC release has 4 (composite parts, whose offsets its
+    PubTator release does not carry), DDI's training set 1 (a discontinuous entity).
+
+    Each fragment may move by up to 3 characters, keeping its length; the smallest total shift
+    whose text matches `expected` (ignoring spaces) wins, and the fix is counted in `rec.notes`
+    (so in `stats.other`). Unfixable mentions are returned unchanged, so validation reports them
+    (E104). Readers call this only for those mention kinds (BioC composite parts, DDI
+    discontinuous entities); ordinary mentions with wrong offsets are errors.
+
+    RETURNS (List[Tuple[int, int]]): The (possibly shifted) fragments.
+    """
+    def squash(fragments: List[Tuple[int, int]]) -> str:
+        return "".join("".join(text[s:e] for s, e in fragments).split())
+
+    target = "".join(expected.split())
+    if squash(frags) == target:
+        return frags
+
+    shifts = sorted(itertools.product(range(-3, 4), repeat=len(frags)),
+                    key=lambda ds: sum(abs(d) for d in ds))
+    for ds in shifts:
+        moved = [(s + d, e + d) for (s, e), d in zip(frags, ds)]
+        if all(0 <= s < e <= len(text) for s, e in moved) and squash(moved) == target:
+            rec.notes[f"{what} realigned (upstream offset errors)"] += 1
+            return moved
+    return frags
+
+
 def _validate(rec: DocRecord) -> None:
     n = len(rec.text)
     if not rec.text.strip():
@@ -193,9 +228,10 @@ def _validate(rec: DocRecord) -> None:
                 )
         if m.text is not None:
             if m.fragments:
-                # Discontinuous mentions state their fragments joined by spaces.
+                # Discontinuous mentions state their fragments joined by a space (BioC) or, after
+                # a hyphen, by nothing (DDI "alpha-" + "adrenergic agents"): compare sans spaces.
                 found = " ".join(rec.text[s:e] for s, e in m.fragments)
-                ok = found.split() == m.text.split()
+                ok = "".join(found.split()) == "".join(m.text.split())
             else:
                 found = rec.text[m.start:m.end]
                 # NCBI-disease states one mention with trailing blanks the offsets exclude.
@@ -283,6 +319,7 @@ def build_doc(rec: DocRecord, vocab: Vocab, tokenizer: Callable[[str], Doc]) -> 
         "id": rec.id,
         "source": rec.source,
         "passages": [[t, s, e] for t, s, e in rec.passages],
+        **rec.meta,
     }
     if info:
         doc.user_data[MENTION_INFO_KEY] = info
@@ -383,6 +420,7 @@ def iter_docs(
             continue
         if stats is not None:
             stats.add_doc(doc)
+            stats.other.update(rec.notes)
         yield doc
 
 

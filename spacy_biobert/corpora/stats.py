@@ -84,7 +84,7 @@ class ConversionStats:
         rows = [("docs", self.docs)]
         rows += [(f"entities: {k}", v) for k, v in sorted(self.entities.items())]
         rows.append(("entities (total)", sum(self.entities.values())))
-        rows.append(("entities overlapping (in spans['sc'], not in ents)", self.overlapping))
+        rows.append(("entities overlapping (kept in spans, not in ents)", self.overlapping))
         rows += [(f"relations: {k}", v) for k, v in sorted(self.relations.items())]
         rows.append(("relations (total)", sum(self.relations.values())))
         rows += [(f"skipped: {k}", v) for k, v in sorted(self.skipped.items())]
