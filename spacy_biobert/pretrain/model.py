@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from ..errors import make_error
+from ..errors import BioBertError, make_error
 from ..transformer import resolve_model_source, vocab_is_cased
 
 
@@ -84,6 +84,8 @@ def load_masked_lm(name: str) -> LoadedMaskedLM:
             )
         finally:
             hf_logging.set_verbosity(verbosity)
+    except BioBertError:
+        raise
     except (OSError, ValueError, KeyError) as err:
         cause = " ".join(str(err).split())[:400]
         raise make_error("E001", name=name, tried="; ".join(tried), cause=cause) from err

@@ -140,6 +140,11 @@ def test_bad_inputs_give_coded_errors(tiny_bert, corpus, tmp_path):
     GPT2Config(n_layer=1, n_head=2, n_embd=16).save_pretrained(gpt)
     with pytest.raises(BioBertError, match=r"\[E504\].*'gpt2'"):
         pretrain([corpus], tmp_path / "o2", _settings(str(gpt)), progress=False)
+    # A masked-LM architecture whose tokenizer has no mask token.
+    no_mask = make_tiny_bert(tmp_path / "no_mask")
+    srsly.write_json(no_mask / "tokenizer_config.json", {"mask_token": None})
+    with pytest.raises(BioBertError, match=r"\[E504\].*no mask token"):
+        pretrain([corpus], tmp_path / "o2", _settings(str(no_mask)), progress=False)
     # An encoder checkpoint missing encoder weights (not just the head) is refused.
     broken = make_tiny_bert(tmp_path / "broken")
     weights = load_file(str(broken / "model.safetensors"))
