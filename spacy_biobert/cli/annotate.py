@@ -169,16 +169,22 @@ def read_jsonl(path: Path) -> Iterator[Record]:
 def read_pubtator_texts(path: Path) -> Iterator[Record]:
     """Title and abstract of each PubTator document, streamed by the corpus parser.
 
-    Annotation lines are parsed but not used (the pipeline predicts its own), so a document whose
-    annotations are malformed is still annotated; a document without text is skipped.
+    Annotation lines are parsed but not used (the pipeline predicts its own). A malformed line is
+    reported and counted as a bad record; its document is still annotated when it has text.
     """
     from ..corpora.pubtator import parse_pubtator
 
     for rec in parse_pubtator(path):
         where = rec.where or rec.source or str(path)
-        if rec.error is not None and not rec.text:
-            yield BadRecord(where, str(rec.error).split("] ", 1)[-1].rstrip("."))
-        elif not rec.text.strip():
+        if rec.error is not None:
+            # The error names its own line (a stray line may be charged to the document before it):
+            # report and count it; annotate the document only if it has text.
+            reason = str(rec.error).split("] ", 1)[-1].rstrip(".")
+            yield BadRecord(reason.split(": ", 1)[0] if reason.startswith(str(path)) else where,
+                            reason.split(": ", 1)[-1] if reason.startswith(str(path)) else reason)
+            if not rec.text.strip():
+                continue
+        if not rec.text.strip():
             yield BadRecord(where, "empty document")
         else:
             yield InputRecord(rec.id, rec.text, where, list(rec.passages))
@@ -340,6 +346,31 @@ WRITERS: Dict[str, Callable[[Iterable, Path], Any]] = {
 }
 
 
+def fill_entity_ids(doc) -> None:
+    """Give predicted entities the concept IDs their relations use.
+
+    NER predicts no IDs; the relation extractor takes them from its training lexicon and writes them
+    on the relations' mentions. Copying them to `doc.ents` keeps every output self-consistent
+    (a PubTator relation line names IDs that its mention lines carry). IDs already set are kept.
+    """
+    from spacy.tokens import Span
+
+    from ..relations.annotations import get_relations
+
+    ids: Dict[Tuple[int, int], str] = {}
+    for rel in get_relations(doc):
+        for m in (rel.head, rel.tail, *rel.head_mentions, *rel.tail_mentions):
+            if m is not None and m.kb_id:
+                ids.setdefault((m.start, m.end), m.kb_id)
+    if not ids or not any(not e.kb_id_ and (e.start, e.end) in ids for e in doc.ents):
+        return
+    doc.ents = [
+        Span(doc, e.start, e.end, label=e.label, kb_id=ids[(e.start, e.end)])
+        if not e.kb_id_ and (e.start, e.end) in ids else e
+        for e in doc.ents
+    ]
+
+
 def set_doc_meta(doc, record: InputRecord) -> None:
     """Give a predicted doc its ID and passages where the corpus writers look for them."""
     from ..corpora.docbuilder import META_KEY
@@ -417,6 +448,7 @@ def annotate(
     try:
         for doc, rec in nlp.pipe(good(), as_tuples=True, batch_size=batch_size, n_process=n_process):
             set_doc_meta(doc, rec)
+            fill_entity_ids(doc)
             stats.n_docs += 1
             stats.n_entities += len(doc.ents)
             stats.n_relations += len(get_relations(doc))
