@@ -305,8 +305,13 @@ class RelationExtractor(TrainablePipe):
         pairs = self._pairs(example.predicted, mentions)
         truths = numpy.zeros((len(pairs), len(self.labels)), dtype="f")
         index = {label: j for j, label in enumerate(self.labels)}
+        # Undirected relations (candidates in text order) may be annotated in either order.
+        undirected = bool(getattr(self.candidates, "text_order", False))
         for i, (head, tail) in enumerate(pairs):
-            for label in positives.get((head.start, head.end, tail.start, tail.end), ()):
+            found = set(positives.get((head.start, head.end, tail.start, tail.end), ()))
+            if undirected:
+                found.update(positives.get((tail.start, tail.end, head.start, head.end), ()))
+            for label in found:
                 if label in index:
                     truths[i, index[label]] = 1.0
             if concept_pos:

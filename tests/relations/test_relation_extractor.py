@@ -339,3 +339,18 @@ def test_concept_relations_view_of_predictions(trained):
     docs = predict(nlp, examples)
     view = concept_relations(docs[1]._.relations)
     assert [(r.head_id, r.tail_id) for r in view] == [("D001241", "D007022")]
+
+
+def test_evaluate_relations_gold_and_end_to_end(trained):
+    from spacy_biobert.relations.evaluate import evaluate_relations, with_gold_mentions
+
+    nlp, examples, _ = trained
+    copied = with_gold_mentions(examples[0])
+    assert [(e.text, e.kb_id_) for e in copied.predicted.ents] == [("Cisplatin", "D002945"),
+                                                                     ("nephrotoxicity", "D007674")]
+    assert not examples[0].predicted.ents  # the original example is left alone
+    gold = evaluate_relations(nlp, examples, gold_entities=True)
+    assert gold["rel_micro_f"] == 1.0
+    # End to end, this pipeline has no entity recognizer: no mentions, no relations.
+    e2e = evaluate_relations(nlp, examples, gold_entities=False)
+    assert e2e["rel_micro_r"] == 0.0
