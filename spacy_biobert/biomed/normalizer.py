@@ -3,7 +3,7 @@ training annotations (any ID scheme the corpus uses: MeSH, OMIM, NCBI Gene ...),
 extended with a user vocabulary file, with normalised-string and fuzzy matching, abbreviation
 expansion, and scispaCy's linker as a last resort when its knowledge base is available."""
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import srsly
 from spacy.language import Language
@@ -15,6 +15,7 @@ from .abbreviations import long_forms
 from .dictionary import ConceptDictionary, dictionary_from_spans, read_vocabulary
 
 Match = Tuple[str, str, float]  # (concept ID, method, score)
+METHODS = ("exact", "normalised", "fuzzy")
 
 
 class EntityNormalizer:
@@ -87,13 +88,15 @@ class EntityNormalizer:
 
     # -- prediction --------------------------------------------------------------------------
 
-    def normalize_mention(self, text: str, label: str = "", long_form: Optional[str] = None
-                          ) -> Optional[Match]:
+    def normalize_mention(self, text: str, label: str = "", long_form: Optional[str] = None, *,
+                          methods: Sequence[str] = METHODS) -> Optional[Match]:
         """The concept for one mention, by dictionary only (no linker).
 
         text (str): The mention text.
         label (str): Its entity label (ignored when `match_labels` is off).
         long_form (Optional[str]): The long form, when the mention is an abbreviation.
+        methods (Sequence[str]): Lookup methods to try, in order (for ablations); fuzzy also needs
+            `fuzzy_threshold` set.
         RETURNS (Optional[Tuple[str, str, float]]): (ID, method, score), method prefixed with
             "abbreviation-" when found through the long form; None if nothing matched.
         """
@@ -103,7 +106,7 @@ class EntityNormalizer:
         texts = [(text, "")]
         if long_form and self.cfg["use_abbreviations"] and long_form != text:
             texts.insert(0, (long_form, "abbreviation-"))
-        for method in ("exact", "normalised", "fuzzy"):
+        for method in methods:
             for t, prefix in texts:
                 found = self.dictionary.lookup_method(
                     t, label, method, fuzzy_threshold=self.cfg["fuzzy_threshold"]

@@ -78,3 +78,49 @@ def test_sentencizer_keeps_abbreviations_and_decimals():
         "No rats died.",
     ]
     assert len(list(nlp("").sents)) == 0
+
+
+BIO_CFG = {"nlp": {"tokenizer": {"@tokenizers": "spacy-biobert.BioTokenizer.v1"}}}
+
+
+@pytest.fixture(scope="module")
+def bio_nlp():
+    return spacy.blank("en", config=BIO_CFG)
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # Attached participles and adjectives come off, so the mention ends on a token edge.
+        ("cisplatin-induced nephrotoxicity", ["cisplatin", "-", "induced", "nephrotoxicity"]),
+        ("TNF-alpha-induced apoptosis", ["TNF-alpha", "-", "induced", "apoptosis"]),
+        ("5-FU-treated rats", ["5-FU", "-", "treated", "rats"]),
+        ("lupus-like syndrome", ["lupus", "-", "like", "syndrome"]),
+        ("non-insulin-dependent diabetes", ["non-insulin", "-", "dependent", "diabetes"]),
+        ("Li/DVP", ["Li", "/", "DVP"]),
+        # Names keep their hyphens, as with scispaCy's rules.
+        ("IL-2 and p53", ["IL-2", "and", "p53"]),
+        ("5-FU was given.", ["5-FU", "was", "given", "."]),
+        ("Ca2+ influx", ["Ca2", "+", "influx"]),
+        ("N-acetyl-p-benzoquinone imine", ["N-acetyl-p-benzoquinone", "imine"]),
+        ("(+)-catechin", ["(+)-catechin"]),
+        ("α-synuclein", ["α-synuclein"]),
+        ("2',3'-dideoxyinosine", ["2',3'-dideoxyinosine"]),
+        (f"{IUPAC} was isolated", [IUPAC, "was", "isolated"]),
+    ],
+)
+def test_bio_tokenizer_cases(bio_nlp, text, expected):
+    assert [t.text for t in bio_nlp(text)] == expected
+
+
+def test_bio_tokenizer_options_and_round_trip(bio_nlp, tmp_path):
+    plain = spacy.blank("en", config={"nlp": {"tokenizer": {
+        "@tokenizers": "spacy-biobert.BioTokenizer.v1", "split_attached_words": False,
+        "split_slashes": False}}})
+    text = "cisplatin-induced Li/DVP toxicity"
+    sci = spacy.blank("en", config=TOKENIZER_CFG)
+    assert [t.text for t in plain(text)] == [t.text for t in sci(text)] == [
+        "cisplatin-induced", "Li/DVP", "toxicity"]
+    bio_nlp.to_disk(tmp_path / "bio")
+    loaded = spacy.load(tmp_path / "bio")
+    assert [t.text for t in loaded(text)] == ["cisplatin", "-", "induced", "Li", "/", "DVP", "toxicity"]
