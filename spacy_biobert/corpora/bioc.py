@@ -2,7 +2,8 @@
 
 Reading: each `<document>` becomes a Doc whose text has every passage at its offset (gaps filled
 with spaces, so BC5CDR/BioRED give the same text as their PubTator files). Annotations become
-mentions (label = "type" infon; concept ID = the "identifier" / "MESH" infon). BC5CDR's composite
+mentions (label = "type" infon; concept ID = the "identifier" / "MESH" infon; other infons are
+kept in `doc.user_data["spacy_biobert.mention_info"]` and written back). BC5CDR's composite
 parts (`CompositeRole` = "IndividualMention", some discontinuous) go to the span group
 `doc.spans["individual_mentions"]`, not to "sc", so mention counts equal the PubTator release.
 Relations with `<node refid role>`s are mention level (first node / role "head" = head); others are
@@ -119,11 +120,14 @@ def _record(document, path: Path, n: int) -> DocRecord:
         role = ann.infons.get("CompositeRole", "")
         if role == "IndividualMention":
             frags = realign_fragments(text, frags, ann.text or "", rec, "composite-mention parts")
-        kb_id = next((ann.infons[key] for key in ID_KEYS if ann.infons.get(key)), "")
+        id_key = next((key for key in ID_KEYS if ann.infons.get(key)), "")
+        kb_id = ann.infons[id_key] if id_key else ""
+        # Other infons (CompositeRole, PubTator's "individual" column, ...) are kept for writing.
+        extra = {k: v for k, v in ann.infons.items() if k not in ("type", id_key)}
         rec.mentions.append(MentionRecord(
             start=frags[0][0], end=max(e for _, e in frags), label=label, kb_id=kb_id,
             id=ann.id or f"A{k}", text=ann.text, fragments=tuple(frags) if len(frags) > 1 else (),
-            extra={"CompositeRole": role} if role else {},
+            extra=extra,
             group=INDIVIDUAL_KEY if role == "IndividualMention" else SPANS_KEY, where=where,
         ))
     for rel in relations:
@@ -214,11 +218,10 @@ def _bioc_document(doc: Doc, default_id: str, stats: ConversionStats):
         if span.kb_id_:
             ann.infons["identifier"] = span.kb_id_
         details = info.get(span.id_, {}) if span.id_ else {}
-        role = details.get("extra", {}).get("CompositeRole") or (
-            "IndividualMention" if group == INDIVIDUAL_KEY else ""
-        )
-        if role:
-            ann.infons["CompositeRole"] = role
+        for key, value in details.get("extra", {}).items():
+            ann.infons[key] = value
+        if group == INDIVIDUAL_KEY:
+            ann.infons["CompositeRole"] = "IndividualMention"
         frags = [tuple(f) for f in details.get("fragments") or []] or [(span.start_char, span.end_char)]
         for s, e in frags:
             ann.add_location(bioc.BioCLocation(s, e - s))

@@ -72,7 +72,8 @@ class _DocBuilder:
         self.end_sentence()
         words = self.rec.words
         if not words:
-            return None
+            # A sentence of nothing but unreadable lines is still reported (or counted).
+            return self.rec if self.rec.error is not None else None
         self.rec.spaces = [True] * (len(words) - 1) + [False]
         self.rec.text = " ".join(words)
         return self.rec

@@ -46,10 +46,18 @@ def parse_pubtator(path: Union[str, Path], *, format_name: str = "PubTator") -> 
     for lineno, line, utf8_err in read_text_lines(path):
         where = f"{path}:{lineno}"
         if utf8_err is not None:
-            if rec is not None:
-                rec.fail(utf8_err)
-            else:
+            # Parse the line as decoded with replacement characters, so the record it belongs
+            # to (possibly a new document) is the one that fails.
+            match = _PASSAGE_RE.match(line)
+            if match and match.group(2) == "t":
+                if rec is not None:
+                    yield _finish(rec, state, path)
+                rec = DocRecord(id=match.group(1), source=str(path), where=where)
+                title, state = match.group(3), "t"
+            if rec is None:
                 yield DocRecord(id=where, source=str(path), where=where, error=utf8_err)
+            else:
+                rec.fail(utf8_err)
             continue
         if not line.strip():
             continue
