@@ -121,7 +121,7 @@ def long_forms(doc: Doc) -> Dict[Tuple[int, int], Span]:
 @Language.factory(
     "biobert_abbreviation_detector",
     assigns=["doc._.abbreviations"],
-    default_config={"digit_initial": True, "make_serializable": False},
+    default_config={"digit_initial": True, "make_serializable": True},
 )
 def make_abbreviation_detector(
     nlp: Language, name: str, digit_initial: bool, make_serializable: bool
@@ -132,7 +132,9 @@ def make_abbreviation_detector(
     name (str): The component name.
     digit_initial (bool): Also accept short forms starting with a digit ("5-FU").
     make_serializable (bool): Store `doc._.abbreviations` as dicts and `span._.long_form` as text
-        (scispaCy's option), so docs can go through DocBin or multiprocessing.
+        (scispaCy's option). On by default (scispaCy's default is off): Spans in `doc.user_data`
+        make a Doc impossible to copy, pickle (`nlp.pipe(n_process=...)`) or store in a DocBin.
+        The pairs this package's components read are plain offsets either way.
     RETURNS (BioAbbreviationDetector): The component.
     """
     return BioAbbreviationDetector(

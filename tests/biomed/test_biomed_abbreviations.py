@@ -47,8 +47,12 @@ def test_detector_adds_digit_initial_short_forms(nlp):
     assert sum(1 for s, _, lf in pairs if s == "5-FU") == 3
     assert sum(1 for s, _, lf in pairs if s == "TNF") == 2
     plain = spacy.blank("en", config=TOKENIZER_CFG)
-    plain.add_pipe("biobert_abbreviation_detector", config={"digit_initial": False})
-    assert {s.text for s, _ in abbreviation_pairs(plain(TEXT))} == {"TNF"}
+    plain.add_pipe("biobert_abbreviation_detector",
+                   config={"digit_initial": False, "make_serializable": False})
+    doc = plain(TEXT)
+    assert {s.text for s, _ in abbreviation_pairs(doc)} == {"TNF"}
+    # scispaCy's Span form when not serialisable.
+    assert {(a.text, a._.long_form.text) for a in doc._.abbreviations} == {("TNF", "Tumour necrosis factor")}
 
 
 def test_detector_on_empty_and_abbreviation_free_docs(nlp):
@@ -116,10 +120,13 @@ def test_long_form_anchor_inside_detected_long_form(nlp):
     ]
 
 
-def test_serialisable_output_survives_docbin(nlp):
+def test_serialisable_output_survives_docbin_and_copy(nlp):
     ser = spacy.blank("en", config=TOKENIZER_CFG)
-    ser.add_pipe("biobert_abbreviation_detector", config={"make_serializable": True})
+    ser.add_pipe("biobert_abbreviation_detector")  # make_serializable is the default
     doc = ser(TEXT)
+    assert {(a["short_text"], a["long_text"]) for a in doc._.abbreviations} == {
+        ("TNF", "Tumour necrosis factor"), ("5-FU", "5-fluorouracil")}
+    assert len(abbreviation_pairs(doc.copy())) == 5
     db = DocBin(store_user_data=True, docs=[doc])
     restored = list(DocBin().from_bytes(db.to_bytes()).get_docs(ser.vocab))[0]
     assert [(s.text, lf.text) for s, lf in abbreviation_pairs(restored)] == [
