@@ -16,7 +16,7 @@ CORPORA: Dict[str, Dict[str, Any]] = {
     "demo": {
         "pipeline_license": "MIT",
         "name": "spacy-biobert demo corpus (invented PubMed-style abstracts)",
-        "url": "https://github.com/spacy-biobert/spacy-biobert/tree/main/project/assets/demo",
+        "url": "project/assets/demo in the spacy-biobert sources",
         "license": "MIT (written for this project; concept IDs are invented)",
         "commercial": True,
         "description": "Demo pipeline trained on 80 invented abstracts: it shows the workflow, "
@@ -110,7 +110,6 @@ def build_meta(
         # A pipeline's licence is never more permissive than its training data's (DDI: CC BY-NC).
         "license": info["pipeline_license"],
         "author": "spacy-biobert",
-        "url": "https://github.com/spacy-biobert/spacy-biobert",
         "sources": [{"name": info["name"], "url": info["url"], "license": info["license"]}],
         "performance": performance,
         "spacy_biobert": {"version": __version__, "corpus": corpus, "metrics_split": metrics_source,

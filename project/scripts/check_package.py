@@ -2,10 +2,11 @@
 never imports spacy_biobert itself (its components must come in through the package's entry points),
 then annotate a text and require entities and relations.
 
-    python project/scripts/check_package.py PACKAGE TEXT_FILE REPORT_JSON [--no-relations] [--allow-empty]
+    python project/scripts/check_package.py PACKAGE TEXT_FILE REPORT_JSON [EXPECT]
 
-Exits non-zero, with the reason, when anything is missing. --no-relations: an NER-only pipeline.
---allow-empty: only check loading and the report (smoke tests with an untrained encoder). Imports only spaCy and the standard library
+EXPECT is what must come out: "entities+relations" (default), "entities" (an NER-only pipeline) or
+"loads" (only loading and the report: smoke tests with an untrained encoder). Exits non-zero, with
+the reason, when anything is missing. Imports only spaCy and the standard library
 on purpose: this script runs in the fresh virtual environment the wheel was installed into.
 """
 import json
@@ -13,8 +14,13 @@ import sys
 from pathlib import Path
 
 
-def main(package: str, text_file: str, report: str, need_relations: bool = True,
-         allow_empty: bool = False) -> int:
+EXPECT = ("entities+relations", "entities", "loads")
+
+
+def main(package: str, text_file: str, report: str, expect: str = "entities+relations") -> int:
+    if expect not in EXPECT:
+        print(f"FAIL: EXPECT must be one of {', '.join(EXPECT)}, not {expect!r}")
+        return 2
     imported_before = sorted(m for m in sys.modules if m.split(".")[0] == "spacy_biobert")
     if imported_before:
         print(f"FAIL: spacy_biobert was imported before spacy.load: {imported_before}")
@@ -61,10 +67,10 @@ def main(package: str, text_file: str, report: str, need_relations: bool = True,
     problems = []
     if not ents:
         problems.append("no entities predicted")
-    if need_relations and not rels:
+    if expect == "entities+relations" and not rels:
         problems.append("no relations predicted")
-    if problems and allow_empty:
-        print(f"OK (--allow-empty): loaded; {'; '.join(problems)}")
+    if problems and expect == "loads":
+        print(f"OK (loads only): {'; '.join(problems)}")
         return 0
     if problems:
         print(f"FAIL: {'; '.join(problems)} for the text in {text_file}")
@@ -74,9 +80,7 @@ def main(package: str, text_file: str, report: str, need_relations: bool = True,
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    if len(args) != 3:
+    if len(sys.argv) not in (4, 5):
         print(__doc__)
         sys.exit(2)
-    sys.exit(main(*args, need_relations="--no-relations" not in sys.argv,
-                  allow_empty="--allow-empty" in sys.argv))
+    sys.exit(main(*sys.argv[1:]))

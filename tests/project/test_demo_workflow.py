@@ -34,7 +34,7 @@ def run_vars(tiny_bert: str) -> list:
     out = [f"--vars.demo_transformer={encoder}", f"--vars.demo_steps={steps}",
            f"--vars.demo_eval_frequency={max(2, int(steps) // 3)}", f"--vars.package_source={ROOT}"]
     if not REAL_ENCODER:
-        out.append("--vars.demo_check_flags=--allow-empty")
+        out.append("--vars.demo_expect=loads")
     return out
 
 
@@ -74,7 +74,7 @@ def test_demo_workflow(tiny_bert, tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
                     "--target", str(site), str(wheel)], check=True)
     report = tmp_path / "check.json"
-    flags = [] if REAL_ENCODER else ["--allow-empty"]
+    flags = ["entities+relations" if REAL_ENCODER else "loads"]
     result = subprocess.run(
         [sys.executable, str(project / "project" / "scripts" / "check_package.py"), "en_biobert_demo",
          str(project / "project" / "assets" / "check" / "demo.txt"), str(report), *flags],
