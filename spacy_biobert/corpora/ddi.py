@@ -10,7 +10,8 @@ positive pair without a type gets the label "untyped"), negative pairs are kept 
 `[e1, e2]` mention-ID lists in `doc.user_data["spacy_biobert.doc"]["negative_pairs"]` and counted
 in `stats.other`.
 
-The Doc text is the sentences joined by single spaces; sentence boundaries are the corpus's own.
+The Doc text is the sentences joined by single spaces; sentence boundaries are the corpus's own
+(empty sentences, which a Doc cannot hold, are counted in `stats.other`).
 
 Python API:
     read_ddi(path, vocab_or_nlp, *, skip_invalid=False, stats=None) -> Iterator[Doc]
@@ -75,6 +76,11 @@ def parse_ddi_file(path: Path) -> DocRecord:
             rec.fail(CorpusError("E102", "malformed_element", where=s_where,
                                  problem="sentence without a 'text' attribute",
                                  expected="<sentence id=.. text=..>"))
+            continue
+        if not s_text.strip() and not len(sentence):
+            # The corpus has empty sentences (71 in Train, none with entities); a Doc cannot
+            # hold a sentence without tokens, so they are left out of the text and counted.
+            rec.notes["DDI empty sentences (no tokens, not kept)"] += 1
             continue
         if parts:
             offset += 1  # the joining space

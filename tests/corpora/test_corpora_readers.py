@@ -1,6 +1,5 @@
 """Readers and writers on small hand-written fixtures (tests/fixtures/corpora)."""
 import io
-import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,8 @@ from spacy_biobert.corpora.bioc import INDIVIDUAL_KEY
 from spacy_biobert.corpora.docbuilder import split_into_sentence_groups
 from spacy_biobert.relations import Mention, Relation
 
+from corpora_helpers import signature
+
 FIX = Path(__file__).parent.parent / "fixtures" / "corpora"
 
 
@@ -25,22 +26,6 @@ def nlp():
 
 def mentions(doc, key="sc"):
     return [(s.start_char, s.end_char, s.text, s.label_, s.kb_id_) for s in doc.spans[key]]
-
-
-def signature(doc):
-    """Everything a round trip must keep (not the source file name). JSON-normalised, as
-    DocBin's msgpack gives tuples for lists."""
-    meta = {k: v for k, v in doc.user_data.get(META_KEY, {}).items() if k != "source"}
-    return json.loads(json.dumps((
-        doc.text,
-        [t.text for t in doc],
-        [t.is_sent_start for t in doc],
-        {key: [(s.start, s.end, s.label_, s.kb_id_, s.id_) for s in group] for key, group in doc.spans.items()},
-        [(e.start, e.end, e.label_, e.kb_id_) for e in doc.ents],
-        [r.to_dict() for r in doc._.relations],
-        meta,
-        doc.user_data.get(MENTION_INFO_KEY, {}),
-    )))
 
 
 def assert_sentences_respect_mentions(doc):
