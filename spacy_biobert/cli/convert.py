@@ -52,7 +52,14 @@ def convert(
     import spacy
     from spacy.tokens import DocBin
 
-    from ..corpora import FORMATS, ConversionStats, CorpusError, read_corpus, write_bioc, write_pubtator
+    from ..corpora import (
+        FORMATS,
+        ConversionStats,
+        CorpusError,
+        read_corpus,
+        write_bioc,
+        write_pubtator,
+    )
     from ..corpora.docbuilder import atomic_output
 
     if format not in FORMATS:
@@ -109,7 +116,7 @@ def convert_cli(
                         summary_path=summary, skip_invalid=skip_invalid, lang=lang)
     except BioBertError as err:
         msg.fail(str(err))
-        raise typer.Exit(1)
+        raise typer.Exit(1) from err
     stats.print_table(title=f"{input_path} ({format})")
     msg.good(f"Wrote {stats.docs} docs to {output_path}")
     if summary is not None:

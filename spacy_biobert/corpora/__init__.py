@@ -15,7 +15,14 @@ with `skip_invalid=True` is skipped and counted in `stats.skipped`):
     write_pubtator(docs, path_or_file) -> ConversionStats
     write_bioc(docs, path_or_file) -> ConversionStats
     ConversionStats: docs, entities {label: n}, relations {label: n}, skipped {reason: n},
-        overlapping (mentions not in doc.ents), .to_dict(), .print_table()
+        overlapping (mentions not in doc.ents), other (e.g. DDI negative pairs), .to_dict()
+        (the `convert --summary` JSON), .print_table()
+    split_into_sentence_groups(doc, max_sentences) -> List[Doc]   # training-size pieces
+    doc_id(doc) -> str; doc_mentions(doc) -> List[Span]   # what the writers write
+
+Metadata: doc.user_data[META_KEY] = {"id", "source", "passages": [[type, start, end], ...]}
+(+ "negative_pairs" for DDI); doc.user_data[MENTION_INFO_KEY] = {span.id_: {"fragments",
+"extra"}} for discontinuous mentions and source fields such as PubTator's composite column.
 
 `vocab_or_nlp` is a `Vocab` (a blank English tokenizer is used) or a pipeline (its tokenizer is
 used, so converted docs align with `nlp.make_doc`). Registered readers for training configs:
@@ -27,11 +34,17 @@ from typing import Any, Iterator, Union
 
 from spacy.tokens import Doc
 
-from .docbuilder import META_KEY, MENTION_INFO_KEY, VocabOrNlp, doc_id, split_into_sentence_groups
+from . import registry  # noqa: F401  (registers the readers)
+from .docbuilder import (
+    MENTION_INFO_KEY,
+    META_KEY,
+    VocabOrNlp,
+    doc_id,
+    split_into_sentence_groups,
+)
 from .ncbi import read_ncbi_disease
 from .pubtator import read_pubtator, write_pubtator
-from .stats import SPANS_KEY, ConversionStats, CorpusError
-from . import registry  # noqa: F401  (registers the readers)
+from .stats import SPANS_KEY, ConversionStats, CorpusError, doc_mentions
 
 # Format name -> (module, reader function); modules are imported when first used.
 FORMATS = {
@@ -78,5 +91,5 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "FORMATS", "read_corpus", "read_pubtator", "write_pubtator", "read_ncbi_disease", "read_bioc",
     "write_bioc", "read_iob", "read_chemprot", "read_ddi", "ConversionStats", "CorpusError",
-    "SPANS_KEY", "META_KEY", "MENTION_INFO_KEY", "doc_id", "split_into_sentence_groups",
+    "SPANS_KEY", "META_KEY", "MENTION_INFO_KEY", "doc_id", "doc_mentions", "split_into_sentence_groups",
 ]

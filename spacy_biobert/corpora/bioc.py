@@ -23,10 +23,19 @@ from spacy.tokens import Doc, Span
 
 from ..relations.annotations import get_relations
 from .docbuilder import (
-    MENTION_INFO_KEY, META_KEY, DocRecord, MentionRecord, RelationRecord, VocabOrNlp, atomic_output,
-    check_not_empty, doc_id, iter_docs, realign_fragments,
+    MENTION_INFO_KEY,
+    META_KEY,
+    DocRecord,
+    MentionRecord,
+    RelationRecord,
+    VocabOrNlp,
+    atomic_output,
+    check_not_empty,
+    doc_id,
+    iter_docs,
+    realign_fragments,
 )
-from .stats import SPANS_KEY, ConversionStats, CorpusError
+from .stats import SPANS_KEY, ConversionStats, CorpusError, doc_mentions
 
 INDIVIDUAL_KEY = "individual_mentions"
 # Infons that may carry a mention's concept ID, in order of preference.
@@ -232,7 +241,7 @@ def _bioc_document(doc: Doc, default_id: str, stats: ConversionStats):
         ids.setdefault((span.start, span.end, span.label_), ann_id)
         return ann_id
 
-    groups = [(SPANS_KEY, doc.spans[SPANS_KEY] if SPANS_KEY in doc.spans else doc.ents)]
+    groups = [(SPANS_KEY, doc_mentions(doc))]
     if INDIVIDUAL_KEY in doc.spans:
         groups.append((INDIVIDUAL_KEY, doc.spans[INDIVIDUAL_KEY]))
     for group, spans in groups:
@@ -262,7 +271,7 @@ def write_bioc(docs: Iterable[Doc], path_or_file: Union[str, Path, IO[str]]) -> 
     same text, mentions, concept IDs, composite parts and relations).
 
     Passages come from the reader's metadata (title / abstract), else one "text" passage.
-    Mentions are `doc.spans["sc"]` (else `doc.ents`) plus `spans["individual_mentions"]`;
+    Mentions are `doc.spans["sc"]`, any other `doc.ents`, and `spans["individual_mentions"]`;
     concept-level relations use "type", "entity1", "entity2" infons (plus `properties`), and
     mention-level ones two `<node>`s with roles "head" and "tail".
 

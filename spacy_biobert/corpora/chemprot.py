@@ -23,7 +23,13 @@ from typing import Dict, Iterator, List, Optional, Union
 from spacy.tokens import Doc
 
 from .docbuilder import (
-    DocRecord, MentionRecord, RelationRecord, VocabOrNlp, check_not_empty, iter_docs, read_text_lines,
+    DocRecord,
+    MentionRecord,
+    RelationRecord,
+    VocabOrNlp,
+    check_not_empty,
+    iter_docs,
+    read_text_lines,
 )
 from .stats import ConversionStats, CorpusError
 

@@ -25,7 +25,12 @@ from spacy.tokens import Doc
 
 from .bioc import check_utf8
 from .docbuilder import (
-    DocRecord, MentionRecord, RelationRecord, VocabOrNlp, check_not_empty, iter_docs,
+    DocRecord,
+    MentionRecord,
+    RelationRecord,
+    VocabOrNlp,
+    check_not_empty,
+    iter_docs,
     realign_fragments,
 )
 from .stats import ConversionStats, CorpusError

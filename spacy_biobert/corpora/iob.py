@@ -18,7 +18,14 @@ from typing import Iterator, List, Optional, Tuple, Union
 
 from spacy.tokens import Doc
 
-from .docbuilder import DocRecord, MentionRecord, VocabOrNlp, check_not_empty, iter_docs, read_text_lines
+from .docbuilder import (
+    DocRecord,
+    MentionRecord,
+    VocabOrNlp,
+    check_not_empty,
+    iter_docs,
+    read_text_lines,
+)
 from .stats import ConversionStats, CorpusError
 
 _TAG_RE = re.compile(r"^([BIES])(?:-(.+))?$")

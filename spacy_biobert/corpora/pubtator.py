@@ -18,13 +18,22 @@ from spacy.tokens import Doc
 
 from ..relations.annotations import concept_relations, get_relations
 from .docbuilder import (
-    MENTION_INFO_KEY, META_KEY, DocRecord, MentionRecord, RelationRecord, VocabOrNlp, atomic_output,
-    check_not_empty, doc_id, iter_docs, read_text_lines,
+    MENTION_INFO_KEY,
+    META_KEY,
+    DocRecord,
+    MentionRecord,
+    RelationRecord,
+    VocabOrNlp,
+    atomic_output,
+    check_not_empty,
+    doc_id,
+    iter_docs,
+    read_text_lines,
 )
-from .stats import SPANS_KEY, ConversionStats, CorpusError
+from .stats import ConversionStats, CorpusError, doc_mentions
 
 _PASSAGE_RE = re.compile(r"^([^|\t]*)\|([ta])\|(.*)$")
-_EXPECTED_FILE = "PubTator: 'PMID|t|title' and 'PMID|a|abstract' lines, then annotation lines"
+_EXPECTED_FILE = "'PMID|t|title' and 'PMID|a|abstract' lines, then annotation lines"
 # BioRED's 5th relation column ("Novel" / "No") is kept under this property name, as in its BioC.
 NOVELTY_PROPERTY = "novel"
 
@@ -36,7 +45,7 @@ def parse_pubtator(path: Union[str, Path], *, format_name: str = "PubTator") -> 
     YIELDS (DocRecord): One per document; invalid ones carry `error`.
     """
     path = Path(path)
-    empty = check_not_empty(path, _EXPECTED_FILE)
+    empty = check_not_empty(path, f"{format_name}: {_EXPECTED_FILE}")
     if empty is not None:
         yield DocRecord(id=str(path), source=str(path), error=empty)
         return
@@ -92,7 +101,8 @@ def parse_pubtator(path: Union[str, Path], *, format_name: str = "PubTator") -> 
         if rec is None:
             yield DocRecord(id=pmid, source=str(path), where=where, error=CorpusError(
                 "E102", "malformed_line", where=where,
-                problem="annotation line before any title line", expected=_EXPECTED_FILE,
+                problem="annotation line before any title line",
+                expected=f"{format_name}: {_EXPECTED_FILE}",
             ))
             continue
         if state != "a":
@@ -186,7 +196,7 @@ def _title_and_abstract(doc: Doc) -> tuple:
     text = doc.text
     passages = doc.user_data.get(META_KEY, {}).get("passages") or []
     cut = None
-    for kind, start, end in passages:
+    for kind, _start, end in passages:
         if kind == "title" and end < len(text):
             cut = end
             break
@@ -204,7 +214,7 @@ def _title_and_abstract(doc: Doc) -> tuple:
 def format_pubtator(doc: Doc, *, default_id: str = "0", stats: Optional[ConversionStats] = None) -> str:
     """One document in PubTator format (ends with a blank line).
 
-    Mentions come from `doc.spans["sc"]` (else `doc.ents`), in their order; an empty `kb_id_` is
+    Mentions are `doc.spans["sc"]` in order, then any other `doc.ents`; an empty `kb_id_` is
     written as "-1". Concept-level relations are written as they are (with `properties["novel"]`
     as the 5th column); mention-level ones are collapsed to concept pairs through their mentions'
     `kb_id_`s, and those whose mentions have no ID are counted in `stats.skipped` under
@@ -217,7 +227,7 @@ def format_pubtator(doc: Doc, *, default_id: str = "0", stats: Optional[Conversi
     pmid = re.sub(r"[|\t\s]", "_", doc_id(doc, default_id)) or default_id
     title, abstract = _title_and_abstract(doc)
     lines = [f"{pmid}|t|{_one_line(title)}", f"{pmid}|a|{_one_line(abstract)}"]
-    mentions = doc.spans[SPANS_KEY] if SPANS_KEY in doc.spans else doc.ents
+    mentions = doc_mentions(doc)
     info = doc.user_data.get(MENTION_INFO_KEY, {})
     for span in mentions:
         fields = [pmid, str(span.start_char), str(span.end_char), _one_line(span.text), span.label_,

@@ -1,15 +1,29 @@
 """Conversion statistics and the corpus error type shared by every reader and writer."""
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from ..errors import BioBertError, Errors
 from ..relations.annotations import get_relations
 
 # Span group that holds every gold mention (spancat's default key).
 SPANS_KEY = "sc"
+
+
+def doc_mentions(doc: Doc) -> List[Span]:
+    """The mentions a writer or counter should see: `doc.spans["sc"]` in its order, then any
+    entity of `doc.ents` not already there. Reader docs have ents within "sc"; docs annotated by a
+    pipeline usually have only ents (their "sc" group may exist but be empty).
+
+    doc (Doc): The document.
+    RETURNS (List[Span]): The mentions.
+    """
+    spans = list(doc.spans[SPANS_KEY]) if SPANS_KEY in doc.spans else []
+    seen = {(s.start, s.end, s.label) for s in spans}
+    spans.extend(e for e in doc.ents if (e.start, e.end, e.label) not in seen)
+    return spans
 
 
 class CorpusError(BioBertError):
@@ -29,7 +43,7 @@ class ConversionStats:
     """What a conversion read, skipped and wrote.
 
     docs (int): Documents produced.
-    entities (Counter): Gold mentions (doc.spans["sc"]) per label.
+    entities (Counter): Mentions (`doc_mentions`: doc.spans["sc"] plus any other doc.ents) per label.
     relations (Counter): Relations (doc._.relations) per label.
     skipped (Counter): Skipped records per reason (only with skip_invalid=True).
     overlapping (int): Mentions left out of doc.ents because they overlap another mention (they
@@ -51,7 +65,7 @@ class ConversionStats:
         doc (Doc): A document made by one of the readers.
         """
         self.docs += 1
-        mentions = doc.spans[SPANS_KEY] if SPANS_KEY in doc.spans else doc.ents
+        mentions = doc_mentions(doc)
         for span in mentions:
             self.entities[span.label_] += 1
         self.overlapping += len(mentions) - len(doc.ents)

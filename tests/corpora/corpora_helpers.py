@@ -1,7 +1,7 @@
 """Shared helpers for the corpora tests."""
 import json
 
-from spacy_biobert.corpora import META_KEY, MENTION_INFO_KEY
+from spacy_biobert.corpora import MENTION_INFO_KEY, META_KEY
 
 
 def signature(doc):

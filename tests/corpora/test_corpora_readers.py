@@ -4,17 +4,26 @@ from pathlib import Path
 
 import pytest
 import spacy
+from corpora_helpers import signature
 from spacy.tokens import DocBin
 
 from spacy_biobert.corpora import (
-    META_KEY, MENTION_INFO_KEY, ConversionStats, read_bioc, read_chemprot, read_corpus, read_ddi,
-    read_iob, read_ncbi_disease, read_pubtator, write_bioc, write_pubtator,
+    MENTION_INFO_KEY,
+    META_KEY,
+    ConversionStats,
+    read_bioc,
+    read_chemprot,
+    read_corpus,
+    read_ddi,
+    read_iob,
+    read_ncbi_disease,
+    read_pubtator,
+    write_bioc,
+    write_pubtator,
 )
 from spacy_biobert.corpora.bioc import INDIVIDUAL_KEY
 from spacy_biobert.corpora.docbuilder import split_into_sentence_groups
 from spacy_biobert.relations import Mention, Relation
-
-from corpora_helpers import signature
 
 FIX = Path(__file__).parent.parent / "fixtures" / "corpora"
 
@@ -300,3 +309,43 @@ def test_split_into_sentence_groups_keeps_mentions_and_relations(nlp):
 
 def test_read_corpus_dispatch(nlp):
     assert len(list(read_corpus("ncbi", FIX / "ncbi" / "mini_ncbi.txt", nlp))) == 1
+
+
+def test_writers_use_predicted_ents_of_raw_docs(nlp, tmp_path):
+    """Raw PubTator read, then annotated (ents only, "sc" empty), is written with its entities."""
+    from spacy.tokens import Span
+
+    doc = list(read_pubtator(FIX / "pubtator" / "raw.pubtator", nlp))[0]
+    assert len(doc.spans["sc"]) == 0
+    doc.ents = [Span(doc, 0, 1, "Chemical", kb_id="D001241"), Span(doc, 2, 3, "Disease")]
+    buf = io.StringIO()
+    write_pubtator([doc], buf)
+    assert buf.getvalue().splitlines()[2:4] == [
+        "3003\t0\t7\tAspirin\tChemical\tD001241", "3003\t12\t18\tstroke\tDisease\t-1"]
+    write_bioc([doc], tmp_path / "a.xml")
+    (again,) = read_bioc(tmp_path / "a.xml", nlp)
+    assert [(e.text, e.label_, e.kb_id_) for e in again.ents] == [
+        ("Aspirin", "Chemical", "D001241"), ("stroke", "Disease", "")]
+    assert again.user_data[META_KEY]["passages"] == [["title", 0, 19], ["abstract", 20, 64]]
+
+
+def test_cli_converts_to_docbin_pubtator_and_bioc(tmp_path):
+    from typer.testing import CliRunner
+
+    from spacy_biobert.cli import app
+
+    src = FIX / "bioc" / "mini.bioc.xml"
+    runner = CliRunner()
+    for fmt, name in (("spacy", "a.spacy"), ("pubtator", "a.pubtator"), ("bioc", "a.xml")):
+        result = runner.invoke(app, ["convert", str(src), str(tmp_path / name), "--format", "bioc",
+                                     "--output-format", fmt])
+        assert result.exit_code == 0, result.output
+        assert "relations: CID" in result.output
+    original = list(read_bioc(src, spacy.blank("en")))
+    from_docbin = list(DocBin().from_disk(tmp_path / "a.spacy").get_docs(spacy.blank("en").vocab))
+    assert [signature(d) for d in from_docbin] == [signature(d) for d in original]
+    assert [signature(d) for d in read_bioc(tmp_path / "a.xml", spacy.blank("en"))] == [
+        signature(d) for d in original]
+    from_pubtator = list(read_pubtator(tmp_path / "a.pubtator", spacy.blank("en")))
+    assert [[(s.start_char, s.end_char, s.label_, s.kb_id_) for s in d.spans["sc"]] for d in from_pubtator] == [
+        [(s.start_char, s.end_char, s.label_, s.kb_id_) for s in d.spans["sc"]] for d in original]

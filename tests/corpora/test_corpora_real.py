@@ -7,16 +7,22 @@ from collections import Counter
 
 import pytest
 import spacy
+from corpora_helpers import annotations, signature
 from typer.testing import CliRunner
+from util import corpora_dir
 
 from spacy_biobert.cli import app
 from spacy_biobert.corpora import (
-    MENTION_INFO_KEY, ConversionStats, read_bioc, read_chemprot, read_ddi, read_iob, read_ncbi_disease, read_pubtator,
-    write_bioc, write_pubtator,
+    MENTION_INFO_KEY,
+    ConversionStats,
+    read_bioc,
+    read_chemprot,
+    read_ddi,
+    read_iob,
+    read_pubtator,
+    write_bioc,
+    write_pubtator,
 )
-from util import corpora_dir
-
-from corpora_helpers import annotations, signature
 
 pytestmark = pytest.mark.corpora
 
