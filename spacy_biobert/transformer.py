@@ -274,7 +274,8 @@ class BioBertTransformerModel(TransformerModel):
     span getter's tokenizer in step with the loaded model."""
 
     def __init__(self, name: str, get_spans: Callable, tokenizer_config: Dict,
-                 transformer_config: Dict, mixed_precision: bool, grad_scaler_config: Dict) -> None:
+                 transformer_config: Dict, mixed_precision: bool, grad_scaler_config: Dict,
+                 quantize: bool = False) -> None:
         super().__init__(name, get_spans, tokenizer_config, transformer_config,
                          mixed_precision, grad_scaler_config)
         self._func = _biobert_forward
@@ -282,10 +283,19 @@ class BioBertTransformerModel(TransformerModel):
         self.attrs["biobert_settings"] = (
             tokenizer_config, transformer_config, mixed_precision, grad_scaler_config
         )
+        self.attrs["quantize"] = quantize
+        # The int8 copy used for inference when `quantize` is on (see spacy_biobert/quantize.py);
+        # a plain attribute, not in attrs, so it is never serialised.
+        self._quantized = None
+
+    def drop_quantized(self) -> None:
+        """Forget the int8 copy, so the next prediction quantises the current weights."""
+        self._quantized = None
 
     def copy(self) -> "BioBertTransformerModel":
         copied = BioBertTransformerModel(self.name, self.attrs["get_spans"],
-                                         *self.attrs["biobert_settings"])
+                                         *self.attrs["biobert_settings"],
+                                         quantize=self.attrs["quantize"])
         copied.layers[0] = copy.deepcopy(self.layers[0])
         copied._dims = dict(self._dims)
         return copied
@@ -299,7 +309,23 @@ def _bind_tokenizer(model: TransformerModel) -> None:
 
 def _biobert_forward(model: TransformerModel, docs: List[Doc], is_train: bool):
     _bind_tokenizer(model)
-    return _trf_forward(model, docs, is_train)
+    if not model.attrs.get("quantize") or not isinstance(model, BioBertTransformerModel):
+        return _trf_forward(model, docs, is_train)
+    if is_train:
+        # The fp32 weights are about to change; quantise them again at the next prediction.
+        model.drop_quantized()
+        return _trf_forward(model, docs, is_train)
+    from .quantize import quantize_encoder
+
+    shim = model.layers[0].shims[0]
+    if model._quantized is None:
+        model._quantized = quantize_encoder(shim._model)
+    fp32 = shim._model
+    shim._model = model._quantized
+    try:
+        return _trf_forward(model, docs, is_train)
+    finally:
+        shim._model = fp32
 
 
 def _biobert_init(model: TransformerModel, X=None, Y=None) -> None:
@@ -323,6 +349,7 @@ def biobert_transformer_v1(
     transformer_config: Optional[Dict] = None,
     mixed_precision: bool = False,
     grad_scaler_config: Optional[Dict] = None,
+    quantize: bool = False,
 ) -> BioBertTransformerModel:
     """A BioBERT (or any BERT-family) encoder for spacy-transformers' `transformer` component.
 
@@ -339,6 +366,8 @@ def biobert_transformer_v1(
     transformer_config (Optional[Dict]): Model config overrides (e.g. output_attentions).
     mixed_precision (bool): Use torch autocast (GPU only).
     grad_scaler_config (Optional[Dict]): Settings for the gradient scaler under mixed precision.
+    quantize (bool): Predict with a dynamically int8-quantised copy of the encoder (CPU; see
+        spacy_biobert/quantize.py). Training and saving use the fp32 weights.
     RETURNS (BioBertTransformerModel): The model.
     """
     if get_spans is None:
@@ -350,4 +379,5 @@ def biobert_transformer_v1(
         dict(transformer_config or {}),
         mixed_precision,
         dict(grad_scaler_config or {}),
+        quantize=quantize,
     )
