@@ -104,4 +104,6 @@ class ConversionStats:
         rows += [(f"skipped: {k}", v) for k, v in sorted(self.skipped.items())]
         rows.append(("skipped (total)", sum(self.skipped.values())))
         rows += [(k, v) for k, v in sorted(self.other.items())]
-        msg.table(rows, header=("", "count"), divider=True, aligns=("l", "r"))
+        width = max(len(str(label)) for label, _ in rows)
+        msg.table(rows, header=("", "count"), divider=True, aligns=("l", "r"),
+                  widths=(width, max(5, *(len(str(n)) for _, n in rows))))
