@@ -19,6 +19,7 @@ from spacy_biobert.corpora import (
     read_chemprot,
     read_ddi,
     read_iob,
+    read_ncbi_disease,
     read_pubtator,
     write_bioc,
     write_pubtator,
@@ -159,3 +160,31 @@ def test_jnlpba_train_counts(nlp):
     assert sum(stats.entities.values()) == 51301
     assert sum(len(d) for d in docs) == 492551
     assert sum(len(list(d.sents)) for d in docs) == 18546
+
+
+TRAIN_SPLITS = [
+    (read_pubtator, ("bc5cdr", "pubtator", "CDR_TrainingSet.PubTator.txt"), 500,
+     {"Chemical": 5203, "Disease": 4182}, {"CID": 1038}),
+    (read_bioc, ("bc5cdr", "bioc", "CDR_TrainingSet.BioC.xml"), 500,
+     {"Chemical": 5203, "Disease": 4182}, {"CID": 1038}),
+    (read_ncbi_disease, ("ncbi_disease", "original", "NCBItrainset_corpus.txt"), 593,
+     {"SpecificDisease": 2972, "DiseaseClass": 769, "Modifier": 1289, "CompositeMention": 115}, {}),
+    (read_pubtator, ("biored", "pubtator", "Train.PubTator"), 400,
+     {"GeneOrGeneProduct": 4430, "DiseaseOrPhenotypicFeature": 3646, "ChemicalEntity": 2853,
+      "OrganismTaxon": 1429, "SequenceVariant": 890, "CellLine": 103},
+     {"Association": 2192, "Bind": 61, "Comparison": 28, "Conversion": 3, "Cotreatment": 31,
+      "Drug_Interaction": 11, "Negative_Correlation": 763, "Positive_Correlation": 1089}),
+    (read_chemprot, ("chemprot", "original", "chemprot_training"), 1020,
+     {"CHEMICAL": 13017, "GENE-Y": 8348, "GENE-N": 4387},
+     {"CPR:3": 768, "CPR:4": 2254, "CPR:5": 173, "CPR:6": 235, "CPR:9": 727}),
+    (read_iob, ("bc5cdr", "iob", "train.tsv"), 4560, {"Chemical": 5203, "Disease": 4182}, {}),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reader,parts,n_docs,entities,relations", TRAIN_SPLITS)
+def test_train_split_counts(nlp, reader, parts, n_docs, entities, relations):
+    """The same counts hold on the other splits (opt in with --slow)."""
+    _, stats = _read(reader, corpora_dir(*parts), nlp)
+    assert stats.to_dict() == {"docs": n_docs, "entities": dict(sorted(entities.items())),
+                               "relations": dict(sorted(relations.items())), "skipped": {}}
