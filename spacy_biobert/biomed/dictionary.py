@@ -163,14 +163,14 @@ class ConceptDictionary:
 
             keys = sorted(self.normalised)
             # The spaced form of each key, so n-grams see word boundaries.
-            texts = [" ".join(self._spaced[k]) if k in self._spaced else k for k in keys]
+            spaced = self._spaced()
+            texts = [" ".join(spaced[k]) if k in spaced else k for k in keys]
             vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True,
                                          dtype=np.float64)
             matrix = vectorizer.fit_transform(texts)
             self._fuzzy = (keys, vectorizer, matrix)
         return self._fuzzy
 
-    @property
     def _spaced(self) -> Dict[str, List[str]]:
         out: Dict[str, List[str]] = {}
         for name in self.exact:
