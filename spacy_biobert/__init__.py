@@ -10,6 +10,7 @@ from . import biomed  # noqa: F401
 from . import corpora  # noqa: F401
 from .errors import BioBertError
 from .quantize import quantize_pipeline  # noqa: F401
+from . import token_ner  # noqa: F401
 from .relations import Mention, Relation
 
 __all__ = ["__version__", "BioBertError", "Mention", "Relation"]
