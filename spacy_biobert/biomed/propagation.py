@@ -75,7 +75,7 @@ class AbbreviationPropagator:
                 continue
             for key in [anchor or long_key, *short_keys]:
                 if key in spans:
-                    old_label, old_kb = spans[key]
+                    old_kb = spans[key][1]
                     new_kb = kb_id if (kb_id and (self.overwrite_ids or not old_kb)) else old_kb
                     spans[key] = (label, new_kb)
                 elif not any(taken[i] for i in range(*key)):
