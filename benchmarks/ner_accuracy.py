@@ -6,6 +6,8 @@ systems:
   ours    project/configs/ncbi_disease.cfg (spacy-biobert.BioBertTransformer.v1 + spaCy `ner`)
           with the encoder replaced by --encoder;
   recipe  BioBERT's token-classification fine-tuning (benchmarks/recipe_ner.py);
+  ours_token  the same pipeline with spacy_biobert's `biobert_token_ner` (BioBERT-style IOB2
+          softmax head on the first word piece) in place of spaCy's transition-based `ner`;
   cnn     spaCy's own tok2vec (HashEmbedCNN) + `ner`, as `spacy init config --pipeline ner`
           builds it (scispaCy's NER models are this with pretrained vectors, which we do not have).
 All three see the same sentences (a fixed random subset of --train-limit training sentences, the
@@ -128,8 +130,17 @@ def run(corpus: str, system: str, *, seed: int, epochs: int, train_limit: int, d
         from spacy import util
         from thinc.api import Config
 
-        if system == "ours":
+        if system in ("ours", "ours_token"):
             config = util.load_config(CONFIG)
+            if system == "ours_token":
+                # BioBERT's head inside our pipeline: IOB2 softmax per token from its first word piece
+                config["components"]["ner"] = {
+                    "factory": "biobert_token_ner",
+                    "model": {"@architectures": "spacy-biobert.TokenClassifier.v1", "nO": None, "init_std": 0.02,
+                              "tok2vec": {"@architectures": "spacy-transformers.TransformerListener.v1",
+                                          "grad_factor": 1.0, "upstream": "*",
+                                          "pooling": {"@layers": "reduce_first.v1"}}},
+                }
             config = config.merge(_flat_to_nested({
                 "paths.transformer": encoder,
                 "training.optimizer.learn_rate.total_steps": epochs * math.ceil(len(data["train"]) / BATCH_SIZE),
@@ -191,14 +202,14 @@ def table() -> str:
         for key, f in keys:
             rows.setdefault(key, {}).setdefault(r["system"], []).append(f)
             settings[key] = r["settings"]
-    lines = ["| corpus / type | ours | BioBERT recipe | spaCy CNN | BioBERT v1.1 (paper, test) | PubMedBERT (BLURB, test) | split | budget |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| corpus / type | ours (`ner`) | ours (`biobert_token_ner`) | BioBERT recipe | spaCy CNN | BioBERT v1.1 (paper, test) | PubMedBERT (BLURB, test) | split | budget |",
+             "|---|---|---|---|---|---|---|---|---|"]
     summary = {}
     for key in sorted(rows):
         s = settings[key]
         pub = PUBLISHED.get(key, (None, None))
         lines.append(
-            f"| {key} | {_fmt(rows[key].get('ours', []))} | {_fmt(rows[key].get('recipe', []))} | "
+            f"| {key} | {_fmt(rows[key].get('ours', []))} | {_fmt(rows[key].get('ours_token', []))} | {_fmt(rows[key].get('recipe', []))} | "
             f"{_fmt(rows[key].get('cnn', []))} | {pub[0] if pub[0] else 'n/a'} | {pub[1] if pub[1] else 'n/a'} | "
             f"devel (first {s['dev_sentences']} sent.) | {s['train_sentences']} train sent. × {s['epochs']} ep. |")
         summary[key] = {"systems": rows[key], "published": pub, "settings": s}
@@ -220,13 +231,13 @@ def _plot(rows) -> None:
     import matplotlib.pyplot as plt
 
     keys = sorted(rows)
-    systems = ["ours", "recipe", "cnn"]
+    systems = ["ours", "ours_token", "recipe", "cnn"]
     fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(keys)), 4))
-    width = 0.27
+    width = 0.2
     for i, system in enumerate(systems):
         means = [statistics.mean(rows[k][system]) if rows[k].get(system) else 0 for k in keys]
         errs = [statistics.stdev(rows[k][system]) if len(rows[k].get(system, [])) > 1 else 0 for k in keys]
-        ax.bar([x + (i - 1) * width for x in range(len(keys))], means, width, yerr=errs, label=system)
+        ax.bar([x + (i - 1.5) * width for x in range(len(keys))], means, width, yerr=errs, label=system)
     ax.set_xticks(range(len(keys)))
     ax.set_xticklabels(keys, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel("devel entity F1 (conlleval)")
@@ -240,7 +251,7 @@ if __name__ == "__main__":
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
     r.add_argument("corpus")
-    r.add_argument("system", choices=["ours", "recipe", "cnn"])
+    r.add_argument("system", choices=["ours", "ours_token", "recipe", "cnn"])
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--epochs", type=int, default=2)
     r.add_argument("--train-limit", type=int, default=400)
