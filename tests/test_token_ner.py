@@ -62,3 +62,30 @@ def test_overfit_save_load(tmp_path):
     assert loaded.get_pipe("biobert_token_ner").labels == nlp.get_pipe("biobert_token_ner").labels
     # empty doc
     assert list(loaded("").ents) == []
+
+
+def test_output_layer_starts_random_not_zero():
+    # spaCy's Tagger.v2 starts at zero weights, which blocks the gradient to a fine-tuned encoder
+    nlp = spacy.blank("en")
+    nlp.add_pipe("biobert_token_ner")
+    nlp.initialize(lambda: _examples(nlp))
+    W = nlp.get_pipe("biobert_token_ner").model.get_ref("softmax").get_param("W")
+    assert 0.01 < float(W.std()) < 0.04
+
+
+def test_with_transformer_listener_first_wordpiece(tiny_trf_config):
+    fix_random_seed(0)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("transformer", config=tiny_trf_config)
+    nlp.add_pipe("biobert_token_ner", name="ner", config={"model": {
+        "@architectures": "spacy-biobert.TokenClassifier.v1", "nO": None, "init_std": 0.02,
+        "tok2vec": {"@architectures": "spacy-transformers.TransformerListener.v1", "grad_factor": 1.0,
+                    "upstream": "*", "pooling": {"@layers": "reduce_first.v1"}}}})
+    examples = _examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    losses = {}
+    for _ in range(3):
+        nlp.update(examples, sgd=optimizer, losses=losses)
+    assert losses["ner"] > 0 and losses["transformer"] > 0  # the encoder gets a gradient from the start
+    doc = nlp(TRAIN[0][0])
+    assert all(t.ent_iob_ in ("B", "I", "O") for t in doc)
