@@ -8,8 +8,14 @@ from typer.testing import CliRunner
 
 from spacy_biobert.cli import app
 from spacy_biobert.cli.annotate import (
-    AnnotateStats, BadRecord, InputRecord, annotate, detect_input_format, json_to_doc,
-    read_records, doc_to_json,
+    AnnotateStats,
+    BadRecord,
+    InputRecord,
+    annotate,
+    detect_input_format,
+    doc_to_json,
+    json_to_doc,
+    read_records,
 )
 from spacy_biobert.corpora import read_bioc, read_pubtator
 from spacy_biobert.errors import BioBertError

@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 
 import pytest
-import spacy
 import srsly
 from spacy.schemas import ConfigSchemaTraining
 from spacy.util import load_config, load_model_from_config, registry, resolve_dot_names

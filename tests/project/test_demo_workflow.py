@@ -69,7 +69,7 @@ def test_demo_workflow(tiny_bert, tmp_path):
     variables = run_vars(tiny_bert)
     for command in ("demo-convert", "demo-train", "demo-evaluate", "demo-package"):
         spacy_project(project, command, variables)
-    metrics, wheel = check_outputs(project)
+    _, wheel = check_outputs(project)
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
                     "--target", str(site), str(wheel)], check=True)
