@@ -239,19 +239,22 @@ def normalization(out: Path = typer.Option(DEFAULT_JSON, help="JSON results file
         seen = set()
         for doc in train:
             seen.update(s.text.strip().casefold() for s in _gold(doc))
+        all_methods = ("exact", "normalised", "fuzzy")
+        # (methods, abbreviation expansion, propagation, fuzzy threshold: None = tuned)
         variants = {
-            "exact": (("exact",), False, False),
-            "exact+normalised": (("exact", "normalised"), False, False),
-            "exact+normalised+fuzzy": (("exact", "normalised", "fuzzy"), False, False),
-            "+abbreviation expansion": (("exact", "normalised", "fuzzy"), True, False),
-            "+abbreviation propagation (default)": (("exact", "normalised", "fuzzy"), True, True),
-            "propagation without expansion": (("exact", "normalised", "fuzzy"), False, True),
+            "exact": (("exact",), False, False, None),
+            "exact+normalised": (("exact", "normalised"), False, False, None),
+            "exact+normalised+fuzzy": (all_methods, False, False, None),
+            "+abbreviation expansion": (all_methods, True, False, None),
+            "+abbreviation propagation": (all_methods, True, True, None),
+            "propagation without expansion": (all_methods, False, True, None),
+            "factory defaults (fuzzy 0.7, expansion, propagation)": (all_methods, True, True, 0.7),
         }
         res_corpus = {"fuzzy_threshold_tuning": {str(k): v for k, v in tuning.items()},
                       "fuzzy_threshold_tuning_concept_f": {str(k): v for k, v in tuning_concept_f.items()},
                       "fuzzy_threshold": best_thr, "match_labels": match_labels, "variants": {}}
-        for name, (methods, expand, propagate) in variants.items():
-            norm = _normalizer(nlp, train, fuzzy_threshold=best_thr, use_abbreviations=expand,
+        for name, (methods, expand, propagate, thr) in variants.items():
+            norm = _normalizer(nlp, train, fuzzy_threshold=thr or best_thr, use_abbreviations=expand,
                                match_labels=match_labels)
             res = evaluate_normalizer(norm, dev, methods=methods, propagate=propagate, seen=seen)
             res_corpus["variants"][name] = res
@@ -298,21 +301,23 @@ def ner(work: Path = typer.Option(DEFAULT_WORK, help="Folder with DocBins from `
         out: Path = typer.Option(DEFAULT_JSON, help="JSON results file"),
         max_steps: int = typer.Option(1500, help="Training steps per run"),
         corpora: str = typer.Option("bc5cdr,ncbi_disease"),
-        tokenizers: str = typer.Option("spacy,scispacy,biobert")) -> None:
+        tokenizers: str = typer.Option("spacy,scispacy,biobert"),
+        seed: int = typer.Option(0, help="Training seed ([system.seed])")) -> None:
     """Train the same CNN NER with each tokenizer (bounded steps) and score devel: entity F1 at
     exact character offsets, with and without abbreviation propagation at prediction time."""
     results = json.loads(out.read_text()).get("ner", {}) if out.exists() else {}
     for corpus in corpora.split(","):
         for tok_name in tokenizers.split(","):
             data = work / corpus / tok_name
-            model_dir = work / "models" / corpus / tok_name
+            run = tok_name + (f"-seed{seed}" if seed else "")
+            model_dir = work / "models" / corpus / run
             cmd = [sys.executable, "-m", "spacy", "train", str(NER_CONFIG), "--output", str(model_dir),
                    "--paths.train", str(data / "train.spacy"), "--paths.dev", str(data / "dev.spacy"),
                    "--nlp.tokenizer", json.dumps({"@tokenizers": TOKENIZERS[tok_name]}),
-                   "--training.max_steps", str(max_steps)]
+                   "--training.max_steps", str(max_steps), "--system.seed", str(seed)]
             msg.info(" ".join(cmd))
             start = time.time()
-            log = model_dir.parent / f"{tok_name}.train.log"
+            log = model_dir.parent / f"{run}.train.log"
             log.parent.mkdir(parents=True, exist_ok=True)
             with log.open("w") as fh:
                 subprocess.run(cmd, check=True, stdout=fh, stderr=subprocess.STDOUT,
@@ -325,14 +330,14 @@ def ner(work: Path = typer.Option(DEFAULT_WORK, help="Folder with DocBins from `
             nlp.add_pipe("biobert_abbreviation_detector")
             nlp.add_pipe("biobert_abbreviation_propagator", config={"spans_key": None})
             propagated = nlp.evaluate([Example(nlp.make_doc(d.text), d) for d in dev])
-            results[f"{corpus}/{tok_name}"] = {
-                "max_steps": max_steps, "train_seconds": train_seconds,
+            results[f"{corpus}/{run}"] = {
+                "max_steps": max_steps, "seed": seed, "train_seconds": train_seconds,
                 "ents_p": plain["ents_p"], "ents_r": plain["ents_r"], "ents_f": plain["ents_f"],
                 "ents_per_type": plain["ents_per_type"],
                 "with_propagation": {k: propagated[k] for k in ("ents_p", "ents_r", "ents_f")},
                 "with_propagation_per_type": propagated["ents_per_type"],
             }
-            msg.good(f"{corpus}/{tok_name}: F1 {100 * plain['ents_f']:.2f}, with propagation "
+            msg.good(f"{corpus}/{run}: F1 {100 * plain['ents_f']:.2f}, with propagation "
                      f"{100 * propagated['ents_f']:.2f} ({train_seconds:.0f}s)")
             update_json(out, "ner", results)
 
