@@ -346,12 +346,16 @@ WRITERS: Dict[str, Callable[[Iterable, Path], Any]] = {
 }
 
 
-def fill_entity_ids(doc) -> None:
-    """Give predicted entities the concept IDs their relations use.
+def fill_entity_ids(doc, lookup: Optional[Callable] = None) -> None:
+    """Give predicted entities concept IDs: those their relations use, else `lookup`'s.
 
     NER predicts no IDs; the relation extractor takes them from its training lexicon and writes them
     on the relations' mentions. Copying them to `doc.ents` keeps every output self-consistent
     (a PubTator relation line names IDs that its mention lines carry). IDs already set are kept.
+
+    doc (Doc): An annotated doc.
+    lookup (Optional[Callable[[Span], List[str]]]): IDs for a mention in no relation, e.g. the
+        relation extractor's `concept_ids` (its training lexicon).
     """
     from spacy.tokens import Span
 
@@ -362,7 +366,13 @@ def fill_entity_ids(doc) -> None:
         for m in (rel.head, rel.tail, *rel.head_mentions, *rel.tail_mentions):
             if m is not None and m.kb_id:
                 ids.setdefault((m.start, m.end), m.kb_id)
-    if not ids or not any(not e.kb_id_ and (e.start, e.end) in ids for e in doc.ents):
+    if lookup is not None:
+        for e in doc.ents:
+            if not e.kb_id_ and (e.start, e.end) not in ids:
+                found = lookup(e)
+                if found:
+                    ids[(e.start, e.end)] = "|".join(found)
+    if not any(not e.kb_id_ and (e.start, e.end) in ids for e in doc.ents):
         return
     doc.ents = [
         Span(doc, e.start, e.end, label=e.label, kb_id=ids[(e.start, e.end)])
@@ -430,6 +440,9 @@ def annotate(
     from ..relations.annotations import get_relations
 
     max_length = nlp.max_length
+    # The relation extractor's lexicon (mention text -> concept ID from its training data), if any.
+    lookup = next((getattr(p, "concept_ids") for _, p in nlp.pipeline
+                   if callable(getattr(p, "concept_ids", None))), None)
 
     def good() -> Iterator[Tuple[str, InputRecord]]:
         for rec in records:
@@ -448,7 +461,7 @@ def annotate(
     try:
         for doc, rec in nlp.pipe(good(), as_tuples=True, batch_size=batch_size, n_process=n_process):
             set_doc_meta(doc, rec)
-            fill_entity_ids(doc)
+            fill_entity_ids(doc, lookup)
             stats.n_docs += 1
             stats.n_entities += len(doc.ents)
             stats.n_relations += len(get_relations(doc))

@@ -204,3 +204,15 @@ def test_detect_input_format(tmp_path):
     # A whole file as one document.
     recs = list(read_records(tmp_path / "l.txt", "text"))
     assert len(recs) == 1 and recs[0].id == "l"
+
+
+def test_entities_get_ids_from_the_lexicon(rel_pipeline_dir, tmp_path):
+    """An entity in no relation still gets its ID from the relation extractor's training lexicon."""
+    inp = tmp_path / "docs.txt"
+    inp.write_text("Gentamicin was given to rats.\n", encoding="utf8")
+    out = tmp_path / "out.jsonl"
+    assert run(rel_pipeline_dir, inp, out).exit_code == 0
+    (rec,) = read_jsonl(out)
+    assert rec["entities"] == [{"start": 0, "end": 10, "label": "Chemical", "kb_id": "D910006",
+                                "text": "Gentamicin"}]
+    assert rec["relations"] == []
