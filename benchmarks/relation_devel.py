@@ -37,6 +37,8 @@ def main() -> None:
 
     nlp = spacy.load(args.model)
     options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.reader_option)}
+    if args.reader.startswith("spacy.Corpus."):
+        options.setdefault("gold_preproc", False)  # required argument of spaCy's DocBin reader
     reader = registry.readers.get(args.reader)(path=args.path, limit=args.limit, **options)
     examples = list(reader(nlp))
     tune_examples = examples
