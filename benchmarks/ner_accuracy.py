@@ -197,8 +197,9 @@ def table() -> str:
         r = json.loads(path.read_text())
         per_type = r["scores"]["per_type"]
         keys = [(f"{r['corpus']}/{t}", v["f"]) for t, v in per_type.items()]
-        if len(per_type) > 1 and r["corpus"] != "bc5cdr":
-            keys = [(f"{r['corpus']}/ALL", r["scores"]["overall"]["f"])]
+        if len(per_type) > 1:
+            # BioBERT reports BC5CDR per type; the other multi-type corpora as one micro F1
+            keys = (keys if r["corpus"] == "bc5cdr" else []) + [(f"{r['corpus']}/ALL", r["scores"]["overall"]["f"])]
         for key, f in keys:
             rows.setdefault(key, {}).setdefault(r["system"], []).append(f)
             settings[key] = r["settings"]
