@@ -42,7 +42,7 @@ def test_config_loads_and_validates(path, tiny_bert):
 
 
 def test_project_configs_build_their_pipelines():
-    for name, pipes in [("demo", ["transformer", "ner", "relation_extractor"]),
+    for name, pipes in [("demo", ["sentencizer", "transformer", "ner", "relation_extractor"]),
                         ("ncbi_disease", ["transformer", "ner"]), ("jnlpba", ["transformer", "ner"])]:
         config = load_config(ROOT / "project" / "configs" / f"{name}.cfg")
         assert config["nlp"]["pipeline"] == pipes

@@ -82,7 +82,7 @@ def test_demo_workflow(tiny_bert, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(report.read_text())
-    assert data["pipeline"] == ["transformer", "ner", "relation_extractor"]
+    assert data["pipeline"] == ["sentencizer", "transformer", "ner", "relation_extractor"]
     assert data["python"] == sys.executable
     # spaCy loaded the relation extractor through the entry points, not the script.
     assert "spacy_biobert.relations" in data["modules_loaded_by_entry_points"]
