@@ -545,6 +545,10 @@ class atomic_output:
         assert self.fh is not None and self.tmp is not None
         self.fh.close()
         if exc_type is None:
+            # mkstemp creates 0600 files; give the output the permissions a plain open() would.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o666 & ~umask)
             os.replace(self.tmp, self.path)
         elif os.path.exists(self.tmp):
             os.unlink(self.tmp)

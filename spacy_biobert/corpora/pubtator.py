@@ -237,14 +237,15 @@ def format_pubtator(doc: Doc, *, default_id: str = "0", stats: Optional[Conversi
             fields.append(individual)
         lines.append("\t".join(fields))
     rels = get_relations(doc)
-    concept_level = [r for r in rels if r.level == "concept"]
     mention_level = [r for r in rels if r.level == "mention"]
-    collapsed = concept_relations(mention_level)
+    # One line per (head ID, tail ID, label): a pipeline's concept-level view and the mention-level
+    # relations it was built from state the same pair.
+    collapsed = concept_relations(rels)
     if stats is not None:
         dropped = sum(1 for r in mention_level if not r.head.kb_id or not r.tail.kb_id)
         if dropped:
             stats.skip("relation_without_concept_id", dropped)
-    for rel in [*concept_level, *collapsed]:
+    for rel in collapsed:
         fields = [pmid, rel.label, rel.head_id, rel.tail_id]
         if rel.properties.get(NOVELTY_PROPERTY):
             fields.append(rel.properties[NOVELTY_PROPERTY])

@@ -349,3 +349,35 @@ def test_cli_converts_to_docbin_pubtator_and_bioc(tmp_path):
     from_pubtator = list(read_pubtator(tmp_path / "a.pubtator", spacy.blank("en")))
     assert [[(s.start_char, s.end_char, s.label_, s.kb_id_) for s in d.spans["sc"]] for d in from_pubtator] == [
         [(s.start_char, s.end_char, s.label_, s.kb_id_) for s in d.spans["sc"]] for d in original]
+
+
+def test_write_pubtator_one_line_per_concept_pair(nlp):
+    """A pipeline's concept-level view and the mention-level relation it came from name the same
+    pair: PubTator gets it once."""
+    from spacy.tokens import Span
+
+    doc = nlp("Aspirin causes ulcers.")
+    doc.ents = [Span(doc, 0, 1, "Chemical", kb_id="D001241"), Span(doc, 2, 3, "Disease", kb_id="D014456")]
+    head, tail = Mention.from_span(doc.ents[0]), Mention.from_span(doc.ents[1])
+    doc._.relations = [
+        Relation("CID", head=head, tail=tail, score=0.9),
+        Relation("CID", head_id="D001241", tail_id="D014456", head_mentions=(head,),
+                 tail_mentions=(tail,), score=0.9),
+    ]
+    buf = io.StringIO()
+    write_pubtator([doc], buf)
+    assert [line for line in buf.getvalue().splitlines() if "\tCID\t" in line] == [
+        "0\tCID\tD001241\tD014456"
+    ]
+
+
+def test_atomic_output_gets_ordinary_permissions(tmp_path):
+    import os
+
+    from spacy_biobert.corpora.docbuilder import atomic_output
+
+    with atomic_output(tmp_path / "out.txt") as fh:
+        fh.write("x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o666 & ~umask
