@@ -43,7 +43,8 @@ def test_config_loads_and_validates(path, tiny_bert):
 
 def test_project_configs_build_their_pipelines():
     for name, pipes in [("demo", ["sentencizer", "transformer", "ner", "relation_extractor"]),
-                        ("ncbi_disease", ["transformer", "ner"]), ("jnlpba", ["transformer", "ner"])]:
+                        ("ncbi_disease", ["transformer", "ner", "abbreviation_detector", "entity_normalizer",
+                                         "abbreviation_propagator"]), ("jnlpba", ["transformer", "ner"])]:
         config = load_config(ROOT / "project" / "configs" / f"{name}.cfg")
         assert config["nlp"]["pipeline"] == pipes
         assert config["components"]["transformer"]["model"]["@architectures"] == "spacy-biobert.BioBertTransformer.v1"
