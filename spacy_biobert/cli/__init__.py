@@ -8,6 +8,7 @@ from . import convert  # noqa: F401,E402
 from . import annotate  # noqa: F401,E402
 from . import visualize  # noqa: F401,E402
 from . import pretrain  # noqa: F401,E402
+from . import evaluate  # noqa: F401,E402
 
 
 def main() -> None:

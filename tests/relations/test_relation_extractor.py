@@ -354,3 +354,25 @@ def test_evaluate_relations_gold_and_end_to_end(trained):
     # End to end, this pipeline has no entity recognizer: no mentions, no relations.
     e2e = evaluate_relations(nlp, examples, gold_entities=False)
     assert e2e["rel_micro_r"] == 0.0
+
+
+def test_evaluate_cli_prints_relation_metrics(trained, tmp_path):
+    """`spacy-biobert evaluate` prints (and saves) the relation scores `spacy evaluate` leaves out."""
+    import srsly
+    from spacy.tokens import DocBin
+    from typer.testing import CliRunner
+
+    from spacy_biobert.cli import app
+
+    nlp, examples, _ = trained
+    nlp.to_disk(tmp_path / "model")
+    DocBin(docs=[eg.reference for eg in examples], store_user_data=True).to_disk(tmp_path / "dev.spacy")
+    out = tmp_path / "scores.json"
+    result = CliRunner().invoke(
+        app, ["evaluate", str(tmp_path / "model"), str(tmp_path / "dev.spacy"), "--gold-entities",
+              "--output", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "relations (micro)" in result.output and "100.00" in result.output
+    assert "rel_f_per_type" in result.output
+    assert srsly.read_json(out)["rel_micro_f"] == 1.0
