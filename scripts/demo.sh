@@ -4,8 +4,8 @@
 # extras, then `spacy project run demo`: convert the sample corpus, train transformer + ner +
 # relations on the offline MiniLM encoder, evaluate, package a wheel, install it into a fresh
 # environment, load it in a clean process, annotate the sample abstracts and write an HTML page.
-# No model weights or corpora are downloaded. A run from scratch (venv and installs included) took
-# 11m48s of CPU time (user+sys); on 2 busy, shared cores the wall time was 40 minutes.
+# No model weights or corpora are downloaded. From a fresh clone on 2 idle cores (venv and installs
+# included, pip's download cache warm) it took 3m46s; on 2 busy, shared cores, 40 minutes.
 #
 # Extra arguments go to `spacy project run demo`, e.g. `--force` to rerun every step, or
 # `--vars.demo_steps 300` to train longer.
