@@ -121,49 +121,51 @@ def read_text_files(path: Path) -> Iterator[Record]:
             yield InputRecord(p.stem, text, str(p))
 
 
-def read_lines(path: Path) -> Iterator[Record]:
-    """A document per non-empty line; the ID is `<file stem>:<line number>`."""
+def _decoded_lines(path: Path) -> Iterator[Tuple[int, str, Union[str, BadRecord]]]:
+    """(line number, where, text or the BadRecord of a line that is not UTF-8), read lazily."""
     with path.open("rb") as f:
         for i, raw in enumerate(f, 1):
             where = f"{path}:{i}"
-            text = _decode(raw, where)
-            if isinstance(text, BadRecord):
-                yield text
-                continue
-            text = text.rstrip("\r\n")
-            if text.strip():
-                yield InputRecord(f"{path.stem}:{i}", text, where)
+            yield i, where, _decode(raw, where)
+
+
+def read_lines(path: Path) -> Iterator[Record]:
+    """A document per non-empty line; the ID is `<file stem>:<line number>`."""
+    for i, where, text in _decoded_lines(path):
+        if isinstance(text, BadRecord):
+            yield text
+            continue
+        text = text.rstrip("\r\n")
+        if text.strip():
+            yield InputRecord(f"{path.stem}:{i}", text, where)
 
 
 def read_jsonl(path: Path) -> Iterator[Record]:
     """A document per line, `{"id": ..., "text": ...}`; the ID defaults to the line number."""
-    with path.open("rb") as f:
-        for i, raw in enumerate(f, 1):
-            where = f"{path}:{i}"
-            line = _decode(raw, where)
-            if isinstance(line, BadRecord):
-                yield line
-                continue
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as err:
-                yield BadRecord(where, f"not valid JSON ({err.msg} at column {err.colno}); "
-                                       'expected {"id": ..., "text": ...}')
-                continue
-            if not isinstance(data, dict):
-                yield BadRecord(where, f"a JSON {type(data).__name__}, expected an object "
-                                       '{"id": ..., "text": ...}')
-                continue
-            text = data.get("text")
-            if not isinstance(text, str):
-                yield BadRecord(where, 'no string field "text"')
-                continue
-            if not text.strip():
-                yield BadRecord(where, "empty document")
-                continue
-            yield InputRecord(str(data.get("id", f"{path.stem}:{i}")), text, where)
+    for i, where, line in _decoded_lines(path):
+        if isinstance(line, BadRecord):
+            yield line
+            continue
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield BadRecord(where, f"not valid JSON ({err.msg} at column {err.colno}); "
+                                   'expected {"id": ..., "text": ...}')
+            continue
+        if not isinstance(data, dict):
+            yield BadRecord(where, f"a JSON {type(data).__name__}, expected an object "
+                                   '{"id": ..., "text": ...}')
+            continue
+        text = data.get("text")
+        if not isinstance(text, str):
+            yield BadRecord(where, 'no string field "text"')
+            continue
+        if not text.strip():
+            yield BadRecord(where, "empty document")
+            continue
+        yield InputRecord(str(data.get("id", f"{path.stem}:{i}")), text, where)
 
 
 def read_pubtator_texts(path: Path) -> Iterator[Record]:

@@ -18,7 +18,7 @@ Python API:
 """
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from spacy.tokens import Doc
 
@@ -128,18 +128,23 @@ def parse_chemprot(path: Union[str, Path], *, relations: str = "gold") -> Iterat
             orphans.append(bad)
         return rec
 
-    ent_file = files["entities"]
-    for lineno, line, utf8_err in read_text_lines(ent_file):
-        where = f"{ent_file}:{lineno}"
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        rec = target(fields[0], where, "entity")
-        if rec is None:
-            continue
-        if utf8_err is not None:
-            rec.fail(utf8_err)
-            continue
+    def rows(path: Path, what: str) -> Iterator[Tuple[str, str, List[str], DocRecord]]:
+        """(where, line, fields, abstract record) for each non-blank line of an entities or
+        relations file; lines of unknown PMIDs or with invalid UTF-8 are failed on the spot."""
+        for lineno, line, utf8_err in read_text_lines(path):
+            where = f"{path}:{lineno}"
+            if not line.strip():
+                continue
+            fields = line.split("\t")
+            rec = target(fields[0], where, what)
+            if rec is None:
+                continue
+            if utf8_err is not None:
+                rec.fail(utf8_err)
+                continue
+            yield where, line, fields, rec
+
+    for where, line, fields, rec in rows(files["entities"], "entity"):
         if len(fields) != 6 or not fields[3].isdigit() or not fields[4].isdigit():
             rec.fail(CorpusError("E102", "malformed_line", where=where,
                                  problem=f"entity line {line[:80]!r}",
@@ -155,17 +160,7 @@ def parse_chemprot(path: Union[str, Path], *, relations: str = "gold") -> Iterat
         n_fields = 4 if relations == "gold" else 6
         expected = ("PMID<TAB>CPR:n<TAB>Arg1:T#<TAB>Arg2:T#" if relations == "gold" else
                     "PMID<TAB>CPR:n<TAB>Y|N<TAB>label<TAB>Arg1:T#<TAB>Arg2:T#")
-        for lineno, line, utf8_err in read_text_lines(rel_file):
-            where = f"{rel_file}:{lineno}"
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            rec = target(fields[0], where, "relation")
-            if rec is None:
-                continue
-            if utf8_err is not None:
-                rec.fail(utf8_err)
-                continue
+        for where, line, fields, rec in rows(rel_file, "relation"):
             args = fields[-2:]
             if len(fields) != n_fields or not (args[0].startswith("Arg1:") and args[1].startswith("Arg2:")):
                 rec.fail(CorpusError("E102", "malformed_line", where=where,
