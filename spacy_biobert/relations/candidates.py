@@ -69,7 +69,11 @@ class RelationCandidates:
             self.allowed_pairs = {(str(h), str(t)) for h, t in allowed_pairs}
 
     def __call__(
-        self, doc: Doc, mentions: Sequence[Span], allowed: Optional[Iterable[LabelPair]] = None
+        self,
+        doc: Doc,
+        mentions: Sequence[Span],
+        allowed: Optional[Iterable[LabelPair]] = None,
+        sentences: Optional[Sequence[int]] = None,
     ) -> List[Tuple[Span, Span]]:
         """Candidate pairs among `mentions` of `doc`, nearest first then in text order.
 
@@ -77,6 +81,8 @@ class RelationCandidates:
         mentions (Sequence[Span]): Its mentions (entities or a span group).
         allowed (Optional[Iterable[Tuple[str, str]]]): Learned (head label, tail label) pairs; the
             generator's own `allowed_pairs`, if set, take precedence. None or empty allows any pair.
+        sentences (Optional[Sequence[int]]): Sentence number of each token of `doc`, overriding the
+            doc's own boundaries (training passes the gold document's sentences).
         RETURNS (List[Tuple[Span, Span]]): At most `max_pairs` (head, tail) pairs.
         """
         if len(mentions) < 2:
@@ -84,7 +90,9 @@ class RelationCandidates:
         allowed_set = self.allowed_pairs if self.allowed_pairs is not None else (
             set(map(tuple, allowed)) if allowed else None
         )
-        sent = _sentence_index(doc) if self.max_sentences is not None else None
+        sent = None
+        if self.max_sentences is not None:
+            sent = list(sentences) if sentences is not None else _sentence_index(doc)
         by_label = {}
         for m in mentions:
             by_label.setdefault(m.label_, []).append(m)

@@ -2,6 +2,7 @@
 doc (predicted by `ner`, or gold) and writes them to `doc._.relations`.
 """
 import random
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
@@ -11,7 +12,6 @@ from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span
 from spacy.training import Example, validate_examples, validate_get_examples
-from spacy.util import registry
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer
 from thinc.types import Floats2d
@@ -181,9 +181,9 @@ class RelationExtractor(TrainablePipe):
         unique = {(s.start, s.end, s.label_): s for s in spans}
         return [unique[k] for k in sorted(unique)]
 
-    def _pairs(self, doc: Doc, mentions: Sequence[Span]) -> Pairs:
+    def _pairs(self, doc: Doc, mentions: Sequence[Span], sentences: Optional[List[int]] = None) -> Pairs:
         allowed = [tuple(p) for p in self.cfg["allowed_pairs"]]
-        return self.candidates(doc, mentions, allowed)
+        return self.candidates(doc, mentions, allowed, sentences=sentences)
 
     @staticmethod
     def _pair_array(pairs: Pairs) -> numpy.ndarray:
@@ -302,7 +302,7 @@ class RelationExtractor(TrainablePipe):
 
     def _truths(self, example: Example) -> Tuple[Pairs, numpy.ndarray]:
         mentions, positives, concept_pos = self._gold(example)
-        pairs = self._pairs(example.predicted, mentions)
+        pairs = self._pairs(example.predicted, mentions, _gold_sentences(example))
         truths = numpy.zeros((len(pairs), len(self.labels)), dtype="f")
         index = {label: j for j, label in enumerate(self.labels)}
         # Undirected relations (candidates in text order) may be annotated in either order.
@@ -503,6 +503,19 @@ class RelationExtractor(TrainablePipe):
         self.cfg["thresholds"] = {**saved, **chosen}
         self.set_annotations([eg.predicted for eg in examples], (pairs_per_doc, probs))
         return chosen
+
+
+def _gold_sentences(example: Example) -> Optional[List[int]]:
+    """Sentence number of each predicted token from the reference's boundaries, when the predicted
+    doc has none: training docs are not sentencized (a sentencizer run as an annotating component
+    can split inside a gold mention, which `ner` cannot be supervised across), yet training pairs
+    must respect the same sentence limit as the pairs scored at inference.
+    """
+    ref, pred = example.reference, example.predicted
+    if pred.has_annotation("SENT_START") or not ref.has_annotation("SENT_START") or not len(pred):
+        return None
+    starts = sorted(sent.start_char for sent in ref.sents)
+    return [bisect_right(starts, token.idx) - 1 for token in pred]
 
 
 def _level_key(scores: Dict[str, Any], level: str) -> str:

@@ -376,3 +376,25 @@ def test_evaluate_cli_prints_relation_metrics(trained, tmp_path):
     assert "relations (micro)" in result.output and "100.00" in result.output
     assert "rel_f_per_type" in result.output
     assert srsly.read_json(out)["rel_micro_f"] == 1.0
+
+
+def test_training_pairs_follow_gold_sentences_when_predicted_doc_has_none():
+    """Training docs are not sentencized (E024 risk), so same-sentence candidates come from the
+    reference's boundaries: no cross-sentence negatives the model would never see at inference."""
+    nlp = rel_nlp(candidates={"@misc": "spacy-biobert.relation_candidates.v1", "max_sentences": 0})
+    text = "Lithium caused seizures . Aspirin caused hypotension ."
+    ents = [(0, 7, "Chemical", "D1"), (15, 23, "Disease", "D2"), (26, 33, "Chemical", "D3"),
+            (41, 52, "Disease", "D4")]
+    example = make_example(nlp, text, ents, [(0, 1, "CID"), (2, 3, "CID")])
+    for token in example.reference[1:]:
+        token.is_sent_start = token.i == 4  # "Aspirin" starts sentence two
+    assert not example.predicted.has_annotation("SENT_START")
+    train(nlp, [example], n_iter=1)
+    rel = nlp.get_pipe("biobert_relation_extractor")
+    pairs, truths = rel._truths(example)
+    assert [(h.text, t.text) for h, t in pairs] == [("Lithium", "seizures"), ("Aspirin", "hypotension")]
+    assert truths.sum() == 2
+    # Without gold sentences every Chemical-Disease pair is a candidate.
+    for token in example.reference[1:]:
+        token.is_sent_start = False
+    assert len(rel._truths(example)[0]) == 4
