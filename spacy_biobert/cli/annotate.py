@@ -14,6 +14,7 @@ import json
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
@@ -425,6 +426,7 @@ def annotate(
     n_process: int = 1,
     progress: bool = True,
     on_bad: Optional[Callable[[BadRecord], None]] = None,
+    memory_zone: int = 0,
 ) -> Iterator:
     """Annotate `records` with `nlp`, yielding each doc as it comes out of `nlp.pipe`.
 
@@ -435,6 +437,12 @@ def annotate(
     n_process (int): Processes for `nlp.pipe`.
     progress (bool): Show a tqdm progress bar on stderr.
     on_bad (Optional[Callable[[BadRecord], None]]): Called for each skipped record.
+    memory_zone (int): With one process, run every this many documents inside a spaCy memory
+        zone (`nlp.memory_zone()`), so the strings, lexemes and tokenizer-cache entries that
+        their new words add are freed when the zone ends: without it, the StringStore grows
+        with every word never seen before, which is most of a long input's memory growth
+        (benchmarks/annotate_memory.py). A doc is only valid until the next one is requested:
+        use it (write it out) and drop it. 0: no zones, docs may be kept.
     YIELDS (Doc): Annotated docs, with their ID and passages set for the writers.
     """
     from tqdm import tqdm
@@ -458,10 +466,8 @@ def annotate(
                 continue
             yield rec.text, rec
 
-    bar = tqdm(desc="Annotating", unit=" docs", disable=not progress, file=sys.stderr,
-               mininterval=1.0, dynamic_ncols=True)
-    try:
-        for doc, rec in nlp.pipe(good(), as_tuples=True, batch_size=batch_size, n_process=n_process):
+    def annotated(stream: Iterable[Tuple[str, InputRecord]], n_proc: int) -> Iterator:
+        for doc, rec in nlp.pipe(stream, as_tuples=True, batch_size=batch_size, n_process=n_proc):
             set_doc_meta(doc, rec)
             fill_entity_ids(doc, lookup)
             stats.n_docs += 1
@@ -469,6 +475,23 @@ def annotate(
             stats.n_relations += len(get_relations(doc))
             bar.update(1)
             yield doc
+
+    bar = tqdm(desc="Annotating", unit=" docs", disable=not progress, file=sys.stderr,
+               mininterval=1.0, dynamic_ncols=True)
+    try:
+        # spaCy's worker processes cannot enter memory zones, and one nlp.pipe per zone would
+        # restart them: zones are for a single process only.
+        if memory_zone <= 0 or n_process != 1:
+            yield from annotated(good(), n_process)
+            return
+        stream = good()
+        while True:
+            head = next(stream, None)
+            if head is None:
+                break
+            # Still lazy: the zone's records are pulled from the input as nlp.pipe needs them.
+            with nlp.memory_zone():
+                yield from annotated(chain([head], islice(stream, memory_zone - 1)), 1)
     finally:
         bar.close()
 
@@ -484,6 +507,7 @@ def annotate_cli(
     n_process: int = typer.Option(1, "--n-process", "-n", help="Processes to annotate with (CPU)"),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to use, -1 for CPU"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
+    memory_zone: int = typer.Option(10_000, "--memory-zone", help="Documents per spaCy memory zone: the strings their new words add are freed at its end, so memory stays flat (0: off; single process only)"),
 ) -> None:
     """Annotate raw text with a trained pipeline: entities with offsets, labels and IDs, relations
     with scores. Streams, so memory stays flat; bad records are reported, skipped and counted."""
@@ -514,7 +538,7 @@ def annotate_cli(
 
     stats = AnnotateStats()
     docs = annotate(nlp, all_records(), stats=stats, batch_size=batch_size, n_process=n_process,
-                    progress=progress, on_bad=report)
+                    progress=progress, on_bad=report, memory_zone=memory_zone)
     WRITERS[fmt](docs, output_path)
     msg.good(f"Annotated {stats.n_docs:,} documents: {stats.n_entities:,} entities, "
              f"{stats.n_relations:,} relations -> {output_path}")

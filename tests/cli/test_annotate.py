@@ -169,6 +169,35 @@ def test_annotate_streams(rel_pipeline_dir):
     assert next(pulled) <= 8 * 4  # a few batches read ahead, not the (endless) input
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".pubtator", ".xml"])
+def test_memory_zones_give_the_same_output(rel_pipeline_dir, tmp_path, suffix):
+    inp = tmp_path / "docs.txt"
+    inp.write_text("\n".join(f"{t} Case {i}x{i}." for i, t in enumerate(TEXTS * 4)) + "\n", encoding="utf8")
+    plain, zoned = tmp_path / f"plain{suffix}", tmp_path / f"zoned{suffix}"
+    assert run(rel_pipeline_dir, inp, plain, "--batch-size", "2", "--memory-zone", "0").exit_code == 0
+    # zones of 5 docs with batches of 2: zones end inside batches and on batch boundaries
+    assert run(rel_pipeline_dir, inp, zoned, "--batch-size", "2", "--memory-zone", "5").exit_code == 0
+    assert zoned.read_text(encoding="utf8") == plain.read_text(encoding="utf8").replace("plain", "zoned")
+    assert "Cisplatin" in zoned.read_text(encoding="utf8")
+
+
+def test_memory_zones_free_new_strings(rel_pipeline_dir):
+    """Every document brings words never seen before; in memory zones the StringStore stays put."""
+    nlp = spacy.load(rel_pipeline_dir)
+
+    def records(tag):
+        return [InputRecord(str(i), f"{TEXTS[i % 3]} Patient {tag}{i}q{i * 7} recovered.", f"x:{i}")
+                for i in range(24)]
+
+    before = len(nlp.vocab.strings)
+    out = [doc_to_json(d, "x") for d in annotate(nlp, records("zone"), stats=AnnotateStats(), batch_size=4,
+                                                 progress=False, memory_zone=10)]
+    assert len(out) == 24 and len(nlp.vocab.strings) == before
+    assert out[23]["text"].endswith("zone23q161 recovered.") and out[23]["entities"]
+    list(annotate(nlp, records("plain"), stats=AnnotateStats(), batch_size=4, progress=False))
+    assert len(nlp.vocab.strings) >= before + 24
+
+
 def test_too_long_record_is_skipped(rel_pipeline_dir):
     nlp = spacy.load(rel_pipeline_dir)
     nlp.max_length = 50
