@@ -298,6 +298,7 @@ def train_and_predict(
     order = list(range(len(train_inst)))
     rng = random.Random(seed)
     n_pieces = 0
+    losses: List[float] = []
     model.train()
     start = time.perf_counter()
     for _ in range(epochs):
@@ -309,6 +310,7 @@ def train_and_predict(
             n_pieces += int(enc["attention_mask"].sum())
             enc["labels"] = torch.tensor([label2id[x.label] for x in batch])
             loss = model(**enc).loss
+            losses.append(float(loss.detach()))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -336,4 +338,8 @@ def train_and_predict(
         "labels": labels,
         "allowed_pairs": [list(p) for p in allowed],
         "learn_rate": learn_rate or LEARN_RATE,
+        # mean training loss over the first and the last 10 updates: did it learn at all?
+        "loss_first10": float(numpy.mean(losses[:10])) if losses else None,
+        "loss_last10": float(numpy.mean(losses[-10:])) if losses else None,
+        "dev_predicted_positive": int(sum(labels[int(numpy.argmax(row))] != NEGATIVE for row in probs)),
     }
