@@ -398,3 +398,29 @@ def test_training_pairs_follow_gold_sentences_when_predicted_doc_has_none():
     for token in example.reference[1:]:
         token.is_sent_start = False
     assert len(rel._truths(example)[0]) == 4
+
+
+def test_learn_rate_scale_applies_to_the_head_only():
+    """One Adam step from identical weights: the head moves `learn_rate_scale` times as far, the
+    tok2vec exactly as far as without the scale."""
+    from thinc.api import Adam
+
+    def one_step(scale):
+        fix_random_seed(0)
+        nlp = rel_nlp(learn_rate_scale=scale)
+        examples = [make_example(nlp, *row) for row in DATA]
+        nlp.initialize(lambda: examples)
+        rel = nlp.get_pipe("biobert_relation_extractor")
+        output, tok2vec = rel.model.get_ref("output_layer"), rel.model.get_ref("tok2vec")
+        embed = next(n for n in tok2vec.walk() if n.has_param("E"))
+        before = output.get_param("W").copy(), embed.get_param("E").copy()
+        nlp.update(examples, sgd=Adam(0.001))
+        return output.get_param("W") - before[0], embed.get_param("E") - before[1]
+
+    head_1, t2v_1 = one_step(1.0)
+    head_10, t2v_10 = one_step(10.0)
+    assert abs(head_1).max() > 0
+    assert abs(head_10).max() == pytest.approx(10 * abs(head_1).max(), rel=0.05)
+    assert abs(t2v_10 - t2v_1).max() < 1e-6
+    with pytest.raises(BioBertError, match="learn_rate_scale"):
+        rel_nlp(learn_rate_scale=0.0)
