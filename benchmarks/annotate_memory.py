@@ -228,7 +228,12 @@ def string_store_probe(model: Path, inp: Path, n_docs: int, *, memory_zone: int,
     """
     import spacy
 
-    from spacy_biobert.cli.annotate import AnnotateStats, annotate, doc_to_json, read_records
+    from spacy_biobert.cli.annotate import (
+        AnnotateStats,
+        annotate,
+        doc_to_json,
+        read_records,
+    )
 
     nlp = spacy.load(model)
     rows = [[0, len(nlp.vocab.strings), round(_rss_kb(os.getpid()) / 1024, 1)]]
@@ -291,8 +296,8 @@ def summarise(samples: List, n_docs: int) -> Dict:
 
 
 def write_report(runs: Dict[str, Dict]) -> str:
-    lines = ["| run | docs | words | n-process | memory zone | wall s | docs/s | RSS 1% MB | RSS 10% MB | "
-             "RSS 50% MB | RSS 100% MB | peak RSS MB | growth 10%→100% | StringStore 10%→100% | output lines |",
+    lines = [("| run | docs | words | n-process | memory zone | wall s | docs/s | RSS 1% MB | RSS 10% MB | "
+              "RSS 50% MB | RSS 100% MB | peak RSS MB | growth 10%→100% | StringStore 10%→100% | output lines |"),
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for tag, r in runs.items():
         r["summary"] = summarise(r["samples"], r["input"]["docs"])  # derived: recomputed from the samples
@@ -372,8 +377,9 @@ def main() -> None:
     json_path = RESULTS / "annotate_memory.json"
     runs: Dict[str, Dict] = json.loads(json_path.read_text()) if json_path.exists() else {}
     if args.report_only:
-        print(write_report(runs))
+        md = write_report(runs)
         json_path.write_text(json.dumps(runs, indent=1))
+        print(md)
         return
     workdir = Path(args.workdir)
     zone = args.memory_zone
