@@ -171,6 +171,9 @@ def run_ours(corpus: str, data, *, seed: int, epochs: int, encoder: str, scoring
     for batches in epochs_batches:
         for batch in batches:
             nlp.update(batch, drop=dropout, sgd=optimizer, losses=losses)
+            # As spaCy's own training loop does: without it the warm-up schedule stays at its
+            # first value, a learning rate of 0, and nothing is learned.
+            optimizer.step_schedules()
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     scores = evaluate_relations(nlp, dev, gold_entities=True)
