@@ -452,20 +452,12 @@ class RelationExtractor(TrainablePipe):
         lexicon: Dict[str, Counter] = defaultdict(Counter)
         for eg in get_examples():
             ref = eg.reference
-            id_labels: Dict[str, Set[str]] = defaultdict(set)
-            for span in self.mentions(ref):
-                for cid in split_ids(span.kb_id_):
-                    id_labels[cid].add(span.label_)
+            mentions = self.mentions(ref)
+            for span in mentions:
                 if span.kb_id_ and split_ids(span.kb_id_):
                     lexicon[_lexicon_key(span)][span.kb_id_] += 1
-            for rel in get_relations(ref):
-                found_labels.add(rel.label)
-                if rel.level == "mention":
-                    found_pairs.add((rel.head.label, rel.tail.label))
-                else:
-                    heads = {m.label for m in rel.head_mentions} or id_labels.get(rel.head_id, set())
-                    tails = {m.label for m in rel.tail_mentions} or id_labels.get(rel.tail_id, set())
-                    found_pairs.update((h, t) for h in heads for t in tails)
+            found_labels.update(rel.label for rel in get_relations(ref))
+            found_pairs |= relation_label_pairs(ref, mentions)
         if labels is not None:
             found_labels = set(labels)
         if not found_labels and not self.labels:
@@ -535,6 +527,29 @@ class RelationExtractor(TrainablePipe):
         self.cfg["thresholds"] = {**saved, **chosen}
         self.set_annotations([eg.predicted for eg in examples], (pairs_per_doc, probs))
         return chosen
+
+
+def relation_label_pairs(doc: Doc, mentions: Sequence[Span]) -> Set[Tuple[str, str]]:
+    """(head label, tail label) pairs of the relations stored on `doc`. A concept-level relation
+    takes its labels from its mentions or, without them, from the `mentions` carrying its IDs.
+
+    doc (Doc): A reference doc with `doc._.relations`.
+    mentions (Sequence[Span]): Its mentions (entities or a span group).
+    RETURNS (Set[Tuple[str, str]]): The label pairs.
+    """
+    id_labels: Dict[str, Set[str]] = defaultdict(set)
+    for span in mentions:
+        for cid in split_ids(span.kb_id_):
+            id_labels[cid].add(span.label_)
+    pairs: Set[Tuple[str, str]] = set()
+    for rel in get_relations(doc):
+        if rel.level == "mention":
+            pairs.add((rel.head.label, rel.tail.label))
+        else:
+            heads = {m.label for m in rel.head_mentions} or id_labels.get(rel.head_id, set())
+            tails = {m.label for m in rel.tail_mentions} or id_labels.get(rel.tail_id, set())
+            pairs.update((h, t) for h in heads for t in tails)
+    return pairs
 
 
 def _gold_sentences(example: Example) -> Optional[List[int]]:
