@@ -23,6 +23,38 @@ WARMUP = 0.1
 WEIGHT_DECAY = 0.01
 
 
+def fine_tuning_optimizer(model, learn_rate: float, n_steps: int):
+    """BioBERT's fine-tuning optimiser: AdamW with weight decay WEIGHT_DECAY (none on biases and
+    LayerNorm weights), linear warm-up over WARMUP of the `n_steps` updates, then linear decay.
+    Shared by the NER and the relation recipe (recipe_re.py).
+
+    RETURNS (Tuple[torch.optim.AdamW, LambdaLR]): The optimiser and its schedule.
+    """
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+         "weight_decay": WEIGHT_DECAY},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+         "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=learn_rate)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, int(WARMUP * n_steps), max(1, n_steps))
+
+
+def optimizer_step(loss, model, optimizer, schedule) -> None:
+    """One update: backpropagate `loss`, clip the gradient norm at 1.0, step and reset."""
+    import torch
+
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    schedule.step()
+    optimizer.zero_grad()
+
+
 def _encode(tokenizer, batch, label2id: Dict[str, int]):
     import torch
 
@@ -55,7 +87,7 @@ def train_and_predict(model_dir: str, train, dev, *, seed: int, epochs: int, bat
     RETURNS (Dict): predicted tags per devel sentence, timings and word counts.
     """
     import torch
-    from transformers import AutoModelForTokenClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     random.seed(seed)
     numpy.random.seed(seed)
@@ -66,16 +98,8 @@ def train_and_predict(model_dir: str, train, dev, *, seed: int, epochs: int, bat
     model = AutoModelForTokenClassification.from_pretrained(
         model_dir, num_labels=len(tag_set), id2label=dict(enumerate(tag_set)), label2id=label2id
     )
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": WEIGHT_DECAY},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
-         "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=LEARN_RATE)
     n_steps = epochs * math.ceil(len(train) / batch_size)
-    schedule = get_linear_schedule_with_warmup(optimizer, int(WARMUP * n_steps), n_steps)
+    optimizer, schedule = fine_tuning_optimizer(model, LEARN_RATE, n_steps)
     order = list(range(len(train)))
     rng = random.Random(seed)
     model.train()
@@ -85,12 +109,7 @@ def train_and_predict(model_dir: str, train, dev, *, seed: int, epochs: int, bat
         for b in range(0, len(order), batch_size):
             batch = [train[i] for i in order[b:b + batch_size]]
             enc, _ = _encode(tokenizer, batch, label2id)
-            loss = model(**enc).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
+            optimizer_step(model(**enc).loss, model, optimizer, schedule)
     train_seconds = time.perf_counter() - start
     model.eval()
     pred: List[List[str]] = []

@@ -23,9 +23,11 @@ Used by benchmarks/relation_accuracy.py.
 """
 import math
 import random
+import sys
 import time
 from bisect import bisect_right
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy
@@ -35,12 +37,14 @@ from spacy.training import Example
 from spacy_biobert.relations.annotations import Mention, Relation, concept_relations, get_relations, set_relations
 from spacy_biobert.relations.candidates import RelationCandidates
 from spacy_biobert.relations.evaluate import with_gold_mentions
+from spacy_biobert.relations.pipe import relation_label_pairs
 from spacy_biobert.relations.scorer import split_ids
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # importable from anywhere, as the tests do
+from recipe_ner import fine_tuning_optimizer, optimizer_step  # noqa: E402  (BioBERT's optimiser, shared)
 
 MAX_SEQ_LENGTH = 128
 LEARN_RATE = 5e-5
-WARMUP = 0.1
-WEIGHT_DECAY = 0.01
 BATCH_SIZE = 32
 NEGATIVE = "false"  # BioBERT's negative class name for ChemProt/DDI
 
@@ -120,22 +124,11 @@ def masked_text(doc: Doc, head: Span, tail: Span, masks: Dict[str, str],
 
 
 def learn_allowed_pairs(examples: Iterable[Example]) -> List[Tuple[str, str]]:
-    """(head label, tail label) pairs seen in the training relations, as the relation extractor's
-    `initialize` learns them (concept-level relations through their mentions' or IDs' labels)."""
+    """(head label, tail label) pairs seen in the training relations, learned as the relation
+    extractor's `initialize` learns them (`relation_label_pairs`)."""
     found: Set[Tuple[str, str]] = set()
     for eg in examples:
-        ref = eg.reference
-        id_labels: Dict[str, Set[str]] = {}
-        for span in ref.ents:
-            for cid in split_ids(span.kb_id_):
-                id_labels.setdefault(cid, set()).add(span.label_)
-        for rel in get_relations(ref):
-            if rel.level == "mention":
-                found.add((rel.head.label, rel.tail.label))
-            else:
-                heads = {m.label for m in rel.head_mentions} or id_labels.get(rel.head_id, set())
-                tails = {m.label for m in rel.tail_mentions} or id_labels.get(rel.tail_id, set())
-                found.update((h, t) for h in heads for t in tails)
+        found |= relation_label_pairs(eg.reference, eg.reference.ents)
     return sorted(found)
 
 
@@ -267,7 +260,7 @@ def train_and_predict(
     RETURNS (Dict): timings, steps, instance and word-piece counts, labels.
     """
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     random.seed(seed)
     numpy.random.seed(seed)
@@ -285,16 +278,8 @@ def train_and_predict(
     model = AutoModelForSequenceClassification.from_pretrained(
         model_dir, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id
     )
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": WEIGHT_DECAY},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
-         "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=learn_rate or LEARN_RATE)
     n_steps = epochs * math.ceil(len(train_inst) / batch_size)
-    schedule = get_linear_schedule_with_warmup(optimizer, int(WARMUP * n_steps), max(1, n_steps))
+    optimizer, schedule = fine_tuning_optimizer(model, learn_rate or LEARN_RATE, n_steps)
     order = list(range(len(train_inst)))
     rng = random.Random(seed)
     n_pieces = 0
@@ -311,11 +296,7 @@ def train_and_predict(
             enc["labels"] = torch.tensor([label2id[x.label] for x in batch])
             loss = model(**enc).loss
             losses.append(float(loss.detach()))
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
+            optimizer_step(loss, model, optimizer, schedule)
     train_seconds = time.perf_counter() - start
     model.eval()
     start = time.perf_counter()

@@ -24,19 +24,19 @@ Results: benchmarks/results/relations/<corpus>__<system>__s<seed>.json;
 """
 import argparse
 import json
-import math
 import os
-import platform
 import random
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 RESULTS = HERE / "results" / "relations"
+
+from ner_accuracy import _fmt, _versions  # noqa: E402  (same seed summary and version record as the NER table)
 CONFIGS = HERE.parent / "project" / "configs"
 ROOT = Path(os.environ.get("SPACY_BIOBERT_CORPORA", HERE.parents[1] / "shared" / "corpora"))
 DDI_TYPES = ["advise", "effect", "int", "mechanism"]
@@ -55,18 +55,6 @@ CORPORA: Dict[str, Dict[str, Any]] = {
 }
 # Published test-set F1 (see benchmarks/README.md for sources): (BioBERT v1.1 paper, PubMedBERT BLURB).
 PUBLISHED = {"chemprot": (76.46, 77.24), "ddi": (None, 82.36), "bc5cdr": (None, None)}
-
-
-def _versions() -> Dict[str, str]:
-    import spacy
-    import thinc
-    import torch
-    import transformers
-
-    return {"python": platform.python_version(), "spacy": spacy.__version__, "thinc": thinc.__version__,
-            "torch": torch.__version__, "transformers": transformers.__version__,
-            "machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "torch_threads": __import__("torch").get_num_threads()}
 
 
 def load_data(corpus: str, nlp, *, train_limit: int, dev_limit: int) -> Dict[str, List]:
@@ -136,7 +124,7 @@ def run_ours(corpus: str, data, *, seed: int, epochs: int, encoder: str, scoring
              save: str = "", same_sentence: bool = False) -> Dict:
     """Train the relation-only pipeline on gold entities and score it on the devel docs."""
     import spacy
-    from spacy.util import fix_random_seed, registry, resolve_dot_names
+    from spacy.util import fix_random_seed, registry
     from thinc.api import Config
 
     from spacy_biobert.relations.evaluate import evaluate_relations
@@ -263,14 +251,6 @@ def run(corpus: str, system: str, *, seed: int, epochs: int, train_limit: int, d
           f"train {result['train_words_per_s']:.0f} w/s ({out['train_seconds']:.0f}s, {out['steps']} steps), "
           f"wall {result['wall_seconds']:.0f}s", flush=True)
     return result
-
-
-def _fmt(values: List[float]) -> str:
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.2f} (1 seed)"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} ({len(values)} seeds)"
 
 
 def table(results_dir: Path = RESULTS, out_stem: Path = HERE / "results" / "relation_accuracy") -> str:
