@@ -85,6 +85,7 @@ class Errors:
     )
     E204 = "Relation labels must be strings, got {label}. Expected e.g. 'CID' or 'CPR:4'."
     E205 = "Unknown level {level} for threshold tuning. Expected 'auto', 'mention' or 'concept'."
+    E206 = "Unknown concept_pooling {value} for the relation extractor. Expected one of: {options}."
     # --- E3xx: CLI, annotate, project ---
     E301 = "The input '{path}' does not exist. Expected a text, JSONL or PubTator file, or a directory of .txt files."
     E302 = "Unknown {kind} format '{format}'. Expected one of: {formats}."

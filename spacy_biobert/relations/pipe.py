@@ -39,6 +39,7 @@ upstream = "*"
 DEFAULT_MODEL = Config().from_str(DEFAULT_REL_MODEL)["model"]
 
 Pairs = List[Tuple[Span, Span]]
+POOLINGS = ("max", "logsumexp")
 
 
 @Language.factory(
@@ -52,6 +53,7 @@ Pairs = List[Tuple[Span, Span]]
         "threshold": 0.5,
         "exclusive": False,
         "concept_level": False,
+        "concept_pooling": "max",
         "positive_weight": 1.0,
         "negative_rate": 1.0,
         "learn_rate_scale": 1.0,
@@ -68,6 +70,7 @@ def make_relation_extractor(
     threshold: float,
     exclusive: bool,
     concept_level: bool,
+    concept_pooling: str,
     positive_weight: float,
     negative_rate: float,
     learn_rate_scale: float,
@@ -86,6 +89,12 @@ def make_relation_extractor(
     concept_level (bool): Also write one concept-level relation per (head ID, tail ID, label), as
         document-level tasks (BC5CDR CID) are defined. Mentions without an ID take one from a lexicon
         of the training data's mention texts.
+    concept_pooling (str): How a concept pair's score comes from its mention pairs' scores, with
+        `concept_level`. "max": every mention pair of a related concept pair is trained as
+        positive, and the concept pair takes its best pair's score. "logsumexp": the loss is on
+        concept pairs (multi-instance learning: the logsumexp of the mention pairs' logits, as
+        document-level models of CID do), so a mention pair that does not state the relation need
+        not score high; the concept score is the sigmoid of that logsumexp.
     positive_weight (float): Weight of positive labels in the loss, against the imbalance of negative
         pairs.
     negative_rate (float): Fraction of all-negative candidate pairs kept in each training batch.
@@ -97,7 +106,8 @@ def make_relation_extractor(
     """
     return RelationExtractor(
         nlp.vocab, model, name, candidates=candidates, spans_key=spans_key, threshold=threshold,
-        exclusive=exclusive, concept_level=concept_level, positive_weight=positive_weight,
+        exclusive=exclusive, concept_level=concept_level, concept_pooling=concept_pooling,
+        positive_weight=positive_weight,
         negative_rate=negative_rate, learn_rate_scale=learn_rate_scale, scorer=scorer,
     )
 
@@ -120,6 +130,7 @@ class RelationExtractor(TrainablePipe):
         threshold: float = 0.5,
         exclusive: bool = False,
         concept_level: bool = False,
+        concept_pooling: str = "max",
         positive_weight: float = 1.0,
         negative_rate: float = 1.0,
         learn_rate_scale: float = 1.0,
@@ -132,6 +143,8 @@ class RelationExtractor(TrainablePipe):
             raise make_error("E203", name="positive_weight", value=repr(positive_weight), minimum="> 0")
         if learn_rate_scale <= 0:
             raise make_error("E203", name="learn_rate_scale", value=repr(learn_rate_scale), minimum="> 0")
+        if concept_pooling not in POOLINGS:
+            raise make_error("E206", value=repr(concept_pooling), options=", ".join(map(repr, POOLINGS)))
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -147,6 +160,7 @@ class RelationExtractor(TrainablePipe):
             "spans_key": spans_key,
             "exclusive": bool(exclusive),
             "concept_level": bool(concept_level),
+            "concept_pooling": concept_pooling,
             "positive_weight": float(positive_weight),
             "negative_rate": float(negative_rate),
             "learn_rate_scale": float(learn_rate_scale),
@@ -239,39 +253,63 @@ class RelationExtractor(TrainablePipe):
         probs = self.model.ops.to_numpy(probs)
         thresholds = self.thresholds()
         labels = self.labels
+        pooled = self._pooled()
         row = 0
         for doc, pairs in zip(docs, pairs_per_doc):
             doc_probs = probs[row: row + len(pairs)]
             row += len(pairs)
             relations: List[Relation] = []
             concepts: Dict[Tuple[str, str, str], Dict[str, Any]] = {}
+            # logsumexp pooling: every mention pair of a concept pair counts, over threshold or not.
+            members: Dict[Tuple[str, str], List[Tuple[numpy.ndarray, Mention, Mention, Set[int]]]] = {}
             for (head, tail), scores in zip(pairs, doc_probs):
-                keep = numpy.flatnonzero(scores >= thresholds)
-                if self.cfg["exclusive"] and len(keep) > 1:
-                    keep = keep[[int(numpy.argmax(scores[keep]))]]
-                if not len(keep):
+                keep = self._kept(scores, thresholds)
+                if not len(keep) and not pooled:
                     continue
                 head_ids, tail_ids = self.concept_ids(head), self.concept_ids(tail)
                 head_m = Mention(head.start, head.end, head.label_, head.kb_id_ or "|".join(head_ids))
                 tail_m = Mention(tail.start, tail.end, tail.label_, tail.kb_id_ or "|".join(tail_ids))
                 for j in keep:
                     # float(): plain Python floats only, never numpy/cupy scalars.
-                    score = float(scores[j])
-                    relations.append(Relation(labels[j], head=head_m, tail=tail_m, score=score))
-                    if not self.cfg["concept_level"]:
-                        continue
-                    for hid in head_ids:
-                        for tid in tail_ids:
+                    relations.append(Relation(labels[j], head=head_m, tail=tail_m, score=float(scores[j])))
+                if not self.cfg["concept_level"]:
+                    continue
+                for hid in head_ids:
+                    for tid in tail_ids:
+                        if pooled:
+                            members.setdefault((hid, tid), []).append((scores, head_m, tail_m, set(keep)))
+                            continue
+                        for j in keep:
                             entry = concepts.setdefault((hid, tid, labels[j]), {"score": 0.0, "h": {}, "t": {}})
-                            entry["score"] = max(entry["score"], score)
+                            entry["score"] = max(entry["score"], float(scores[j]))
                             entry["h"][head_m] = None
                             entry["t"][tail_m] = None
+            for (hid, tid), group in members.items():
+                score = _sigmoid(_logsumexp_rows(_logits(numpy.asarray([g[0] for g in group]))))
+                for j in self._kept(score, thresholds):
+                    # The concept's mentions: the pairs over threshold themselves, else the best one.
+                    support = [g for g in group if j in g[3]] or [max(group, key=lambda g: g[0][j])]
+                    concepts[(hid, tid, labels[j])] = {
+                        "score": float(score[j]), "h": {g[1]: None for g in support},
+                        "t": {g[2]: None for g in support},
+                    }
             for (hid, tid, label), entry in concepts.items():
                 relations.append(Relation(
                     label, head_id=hid, tail_id=tid, head_mentions=tuple(entry["h"]),
                     tail_mentions=tuple(entry["t"]), score=entry["score"],
                 ))
             set_relations(doc, relations)
+
+    def _kept(self, scores: numpy.ndarray, thresholds: numpy.ndarray) -> numpy.ndarray:
+        """Label columns of one pair's scores over their thresholds (the best one if exclusive)."""
+        keep = numpy.flatnonzero(scores >= thresholds)
+        if self.cfg["exclusive"] and len(keep) > 1:
+            keep = keep[[int(numpy.argmax(scores[keep]))]]
+        return keep
+
+    def _pooled(self) -> bool:
+        """Whether concept pairs are scored by logsumexp over their mention pairs (and trained so)."""
+        return bool(self.cfg["concept_level"]) and self.cfg.get("concept_pooling", "max") == "logsumexp"
 
     # --- training -------------------------------------------------------------------------------
 
@@ -331,9 +369,14 @@ class RelationExtractor(TrainablePipe):
                                 truths[i, index[label]] = 1.0
         return pairs, truths
 
-    def _training_batch(self, examples: Sequence[Example]) -> Tuple[List[numpy.ndarray], numpy.ndarray]:
-        arrays, truths = [], []
-        rate = self.cfg["negative_rate"]
+    def _training_batch(
+        self, examples: Sequence[Example], subsample: bool = True,
+    ) -> Tuple[List[numpy.ndarray], numpy.ndarray, Optional[numpy.ndarray]]:
+        """Pair arrays per doc, truths (one row per pair) and, with logsumexp pooling, the batch-wide
+        concept group of each row (None otherwise)."""
+        arrays, truths, groups = [], [], []
+        rate = self.cfg["negative_rate"] if subsample else 1.0
+        n_groups = 0
         for eg in examples:
             pairs, y = self._truths(eg)
             if rate < 1.0 and len(pairs):
@@ -341,22 +384,41 @@ class RelationExtractor(TrainablePipe):
                 pairs, y = [pairs[i] for i in keep], y[keep]
             arrays.append(self._pair_array(pairs))
             truths.append(y)
+            if self._pooled():
+                local = _concept_groups(pairs)
+                groups.append(local + n_groups)
+                n_groups += int(local.max()) + 1 if len(local) else 0
         n_labels = len(self.labels)
-        return arrays, (numpy.concatenate(truths, axis=0) if truths else numpy.zeros((0, n_labels), "f"))
+        y_all = numpy.concatenate(truths, axis=0) if truths else numpy.zeros((0, n_labels), "f")
+        if not self._pooled():
+            return arrays, y_all, None
+        return arrays, y_all, (numpy.concatenate(groups) if groups else numpy.zeros((0,), "i"))
 
-    def _loss_and_gradient(self, logits: Floats2d, truths: numpy.ndarray) -> Tuple[float, Floats2d]:
-        """Binary cross-entropy with positive weighting; gradient with respect to the logits."""
+    def _loss_and_gradient(self, logits: Floats2d, truths: numpy.ndarray,
+                           groups: Optional[numpy.ndarray] = None) -> Tuple[float, Floats2d]:
+        """Binary cross-entropy with positive weighting; gradient with respect to the logits.
+
+        groups: the concept pair of each row (`_concept_groups`) for logsumexp pooling: the loss is
+        then on each group's logsumexp logit, and its gradient reaches the rows as softmax weights.
+        """
         ops = self.model.ops
-        y = ops.asarray2f(truths)
         if logits.shape[0] == 0:
             return 0.0, ops.alloc2f(*logits.shape)
-        probs = ops.sigmoid(logits)
-        weight = self.cfg["positive_weight"]
-        n = float(logits.shape[0])
-        grad = (weight * y * (probs - 1.0) + (1.0 - y) * probs) / n
-        eps = 1e-7
-        loss = -(weight * y * ops.xp.log(probs + eps) + (1.0 - y) * ops.xp.log(1.0 - probs + eps)).sum() / n
-        return float(loss), grad
+        if groups is None:
+            return _weighted_bce(ops.sigmoid(logits), ops.asarray2f(truths), self.cfg["positive_weight"], ops.xp)
+        x = ops.to_numpy(logits).astype("float64")
+        n_groups = int(groups.max()) + 1
+        top = numpy.full((n_groups, x.shape[1]), -numpy.inf)
+        numpy.maximum.at(top, groups, x)
+        exp = numpy.exp(x - top[groups])
+        total = numpy.zeros_like(top)
+        numpy.add.at(total, groups, exp)
+        y = numpy.zeros_like(top)
+        numpy.maximum.at(y, groups, truths)
+        pooled = top + numpy.log(total)
+        loss, d_pooled = _weighted_bce(_sigmoid(pooled), y, self.cfg["positive_weight"], numpy)
+        grad = d_pooled[groups] * (exp / total[groups])
+        return loss, ops.asarray2f(grad.astype("float32"))
 
     def get_loss(self, examples: Iterable[Example], scores: Floats2d) -> Tuple[float, Floats2d]:
         """Loss and gradient of `scores` (logits of the training candidates of `examples`).
@@ -365,9 +427,8 @@ class RelationExtractor(TrainablePipe):
         scores (Floats2d): Logits in the order of `_training_batch(examples)` without subsampling.
         RETURNS (Tuple[float, Floats2d]): The loss and the gradient.
         """
-        truths = [self._truths(eg)[1] for eg in examples]
-        truths = numpy.concatenate(truths, axis=0) if truths else numpy.zeros((0, len(self.labels)), "f")
-        return self._loss_and_gradient(scores, truths)
+        _, truths, groups = self._training_batch(list(examples), subsample=False)
+        return self._loss_and_gradient(scores, truths, groups)
 
     def update(
         self,
@@ -396,11 +457,11 @@ class RelationExtractor(TrainablePipe):
         docs = [eg.predicted for eg in examples]
         if not any(len(doc) for doc in docs):
             return losses
-        arrays, truths = self._training_batch(examples)
+        arrays, truths, groups = self._training_batch(examples)
         # The model runs even when no pair is found: a shared encoder waits for the backprop of its
         # last listener, so skipping it would drop the other components' gradients for this batch.
         logits, backprop = self.model.begin_update((docs, arrays))
-        loss, grad = self._loss_and_gradient(logits, truths)
+        loss, grad = self._loss_and_gradient(logits, truths, groups)
         backprop(grad)
         if sgd is not None:
             self.finish_update(sgd)
@@ -550,6 +611,42 @@ def relation_label_pairs(doc: Doc, mentions: Sequence[Span]) -> Set[Tuple[str, s
             tails = {m.label for m in rel.tail_mentions} or id_labels.get(rel.tail_id, set())
             pairs.update((h, t) for h in heads for t in tails)
     return pairs
+
+
+def _concept_groups(pairs: Pairs) -> numpy.ndarray:
+    """Group number of each training pair: pairs whose mentions carry the same gold IDs form one
+    concept pair; a pair with an ID-less mention is a group of its own."""
+    index: Dict[Any, int] = {}
+    out = []
+    for i, (head, tail) in enumerate(pairs):
+        heads, tails = split_ids(head.kb_id_), split_ids(tail.kb_id_)
+        key = (tuple(heads), tuple(tails)) if heads and tails else ("pair", i)
+        out.append(index.setdefault(key, len(index)))
+    return numpy.asarray(out, dtype="i")
+
+
+def _weighted_bce(probs, y, weight: float, xp) -> Tuple[float, Any]:
+    """Mean binary cross-entropy of probs = sigmoid(logits) with positives weighted, and its
+    gradient with respect to the logits."""
+    n = float(probs.shape[0])
+    grad = (weight * y * (probs - 1.0) + (1.0 - y) * probs) / n
+    eps = 1e-7
+    loss = -(weight * y * xp.log(probs + eps) + (1.0 - y) * xp.log(1.0 - probs + eps)).sum() / n
+    return float(loss), grad
+
+
+def _logits(probs: numpy.ndarray) -> numpy.ndarray:
+    p = numpy.clip(probs.astype("float64"), 1e-7, 1.0 - 1e-7)
+    return numpy.log(p) - numpy.log1p(-p)
+
+
+def _logsumexp_rows(x: numpy.ndarray) -> numpy.ndarray:
+    top = x.max(axis=0)
+    return top + numpy.log(numpy.exp(x - top).sum(axis=0))
+
+
+def _sigmoid(x: numpy.ndarray) -> numpy.ndarray:
+    return 1.0 / (1.0 + numpy.exp(-x))
 
 
 def _gold_sentences(example: Example) -> Optional[List[int]]:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tracemalloc
 
+import numpy
 import pytest
 import spacy
 from spacy.tokens import Doc, DocBin, Span
@@ -269,10 +270,12 @@ def test_long_document_bounded_candidates():
     assert all(type(r.score) is float for r in doc._.relations)
 
 
-def test_concept_level_output_and_lexicon():
-    """Document-level relations (BC5CDR style): gold concept-level relations train mention pairs;
-    predictions carry a concept-level view, with IDs for predicted mentions from the lexicon."""
-    nlp = rel_nlp(concept_level=True)
+@pytest.mark.parametrize("pooling", ["max", "logsumexp"])
+def test_concept_level_output_and_lexicon(pooling):
+    """Document-level relations (BC5CDR style): gold concept-level relations train mention pairs
+    (or, pooled, concept pairs); predictions carry a concept-level view, with IDs for predicted
+    mentions from the lexicon."""
+    nlp = rel_nlp(concept_level=True, concept_pooling=pooling)
     examples = []
     for text, ents, rels in DATA:
         eg = make_example(nlp, text, ents, rels)
@@ -297,6 +300,29 @@ def test_concept_level_output_and_lexicon():
     assert scores["rel_mention_micro_f"] is None
     assert scores["rel_concept_micro_f"] == 1.0
     assert scores["rel_micro_f"] == 1.0
+
+
+def test_logsumexp_pooled_loss_gradient():
+    """With logsumexp pooling the loss is on concept pairs: its gradient with respect to each
+    mention pair's logit matches finite differences, and a positive concept pair is satisfied by
+    one high-scoring mention pair (the others are not pushed up)."""
+    rel = rel_nlp(concept_level=True, concept_pooling="logsumexp").get_pipe("biobert_relation_extractor")
+    logits = numpy.asarray([[2.0], [-3.0], [-1.0], [0.5]], dtype="f")
+    truths = numpy.asarray([[1.0], [1.0], [0.0], [0.0]], dtype="f")
+    groups = numpy.asarray([0, 0, 1, 2], dtype="i")  # rows 0-1: one concept pair
+    loss, grad = rel._loss_and_gradient(logits, truths, groups)
+    eps = 1e-3
+    for i in range(len(logits)):
+        up, down = logits.copy(), logits.copy()
+        up[i, 0] += eps
+        down[i, 0] -= eps
+        numeric = (rel._loss_and_gradient(up, truths, groups)[0] - rel._loss_and_gradient(down, truths, groups)[0]) / (2 * eps)
+        assert abs(float(grad[i, 0]) - numeric) < 1e-3
+    # Three groups, not four rows: the pooled loss averages over concept pairs.
+    assert grad.shape == logits.shape and float(grad[1, 0]) > -1e-3
+    assert abs(float(grad[0, 0])) > 10 * abs(float(grad[1, 0]))
+    with pytest.raises(BioBertError, match=r"\[E206\]"):
+        rel_nlp(concept_level=True, concept_pooling="mean")
 
 
 def test_tune_thresholds(trained):
