@@ -18,6 +18,9 @@ from thinc.types import Floats2d, Ints2d
 # (docs, per-doc int arrays of candidate pairs with columns head_start, head_end, tail_start, tail_end)
 PairInput = Tuple[List[Doc], List[Ints2d]]
 N_PARTS = 4
+# Token-distance buckets (lower bounds) of the v2 model, one set for each order of head and tail.
+DISTANCE_BUCKETS = (0, 1, 2, 3, 4, 6, 9, 16, 32, 64)
+N_DISTANCE = 2 * len(DISTANCE_BUCKETS)
 
 
 @registry.architectures("spacy-biobert.RelationModel.v1")
@@ -46,8 +49,33 @@ def build_relation_model(
     return model
 
 
-def build_pair_vectors(tok2vec: Model[List[Doc], List[Floats2d]]) -> Model[PairInput, Floats2d]:
-    """Pair vectors [head mean; tail mean; mean of the tokens between; head*tail] from token vectors."""
+@registry.architectures("spacy-biobert.RelationModel.v2")
+def build_relation_model_v2(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 256,
+    dropout: float = 0.1,
+    nO: Optional[int] = None,
+) -> Model[PairInput, Floats2d]:
+    """v1 plus the pair's token distance: the vector is [head; tail; between; head*tail; distance],
+    where distance is a one-hot log-scale bucket of the number of tokens between the mentions, one
+    set of buckets for head-before-tail and one for tail-before-head. Mean vectors do not say how
+    far apart or in which order the mentions are, which matters for which pairs are related.
+
+    tok2vec, hidden_width, dropout, nO: as in v1.
+    RETURNS (Model[Tuple[List[Doc], List[Ints2d]], Floats2d]): Logits, one row per pair in batch order.
+    """
+    pairs = build_pair_vectors(tok2vec, distance=True)
+    hidden = Relu(nO=hidden_width, dropout=dropout)
+    output = Linear(nO=nO)
+    model = chain(pairs, hidden, output)
+    model.set_ref("tok2vec", tok2vec)
+    model.set_ref("output_layer", output)
+    return model
+
+
+def build_pair_vectors(tok2vec: Model[List[Doc], List[Floats2d]], distance: bool = False) -> Model[PairInput, Floats2d]:
+    """Pair vectors [head mean; tail mean; mean of the tokens between; head*tail] from token
+    vectors, with `distance` followed by the one-hot distance bucket."""
     return Model(
         "relation_pair_vectors",
         _pair_forward,
@@ -55,7 +83,12 @@ def build_pair_vectors(tok2vec: Model[List[Doc], List[Floats2d]]) -> Model[PairI
         layers=[tok2vec],
         refs={"tok2vec": tok2vec},
         dims={"nO": None},
+        attrs={"distance": distance},
     )
+
+
+def _extra_width(model: Model) -> int:
+    return N_DISTANCE if model.attrs.get("distance") else 0
 
 
 def _pair_init(model: Model, X: Optional[PairInput] = None, Y=None) -> None:
@@ -66,11 +99,11 @@ def _pair_init(model: Model, X: Optional[PairInput] = None, Y=None) -> None:
             vectors = tok2vec.predict(X[0])
             width = next((v.shape[1] for v in vectors), None)
             if width is not None:
-                model.set_dim("nO", N_PARTS * width)
+                model.set_dim("nO", N_PARTS * width + _extra_width(model))
     else:
         tok2vec.initialize()
     if not model.has_dim("nO") and tok2vec.has_dim("nO"):
-        model.set_dim("nO", N_PARTS * tok2vec.get_dim("nO"))
+        model.set_dim("nO", N_PARTS * tok2vec.get_dim("nO") + _extra_width(model))
 
 
 def _segments(pairs, xp):
@@ -83,6 +116,16 @@ def _segments(pairs, xp):
     return (hs, he), (ts, te), (bs, be)
 
 
+def _distance_features(pairs, xp):
+    """One-hot distance bucket per pair: tokens between the mentions, and which comes first."""
+    (hs, he), (ts, te), (bs, be) = _segments(pairs, xp)
+    bucket = xp.searchsorted(xp.asarray(DISTANCE_BUCKETS), be - bs, side="right") - 1
+    column = bucket + xp.where(te <= hs, len(DISTANCE_BUCKETS), 0)
+    out = xp.zeros((pairs.shape[0], N_DISTANCE), dtype="float32")
+    out[xp.arange(pairs.shape[0]), column] = 1.0
+    return out
+
+
 def _pair_forward(model: Model, inputs: PairInput, is_train: bool) -> Tuple[Floats2d, Callable]:
     docs, doc_pairs = inputs
     tok2vec = model.layers[0]
@@ -90,7 +133,7 @@ def _pair_forward(model: Model, inputs: PairInput, is_train: bool) -> Tuple[Floa
     xp = ops.xp
     tokvecs, bp_tokvecs = tok2vec(docs, is_train)
     lengths = [int(v.shape[0]) for v in tokvecs]
-    width = next((int(v.shape[1]) for v in tokvecs), model.get_dim("nO") // N_PARTS)
+    width = next((int(v.shape[1]) for v in tokvecs), (model.get_dim("nO") - _extra_width(model)) // N_PARTS)
     n_tokens = sum(lengths)
     flat = ops.flatten(tokvecs) if n_tokens else ops.alloc2f(0, width)
     offsets, offset = [], 0
@@ -111,11 +154,14 @@ def _pair_forward(model: Model, inputs: PairInput, is_train: bool) -> Tuple[Floa
         means.append(((csum[end] - csum[start]) / size).astype("float32"))
         sizes.append(size)
     head, tail, between = means
-    output = xp.hstack([head, tail, between, head * tail]) if n_pairs else ops.alloc2f(0, N_PARTS * width)
+    parts = [head, tail, between, head * tail]
+    if model.attrs.get("distance"):
+        parts.append(_distance_features(pairs, xp))
+    output = xp.hstack(parts) if n_pairs else ops.alloc2f(0, N_PARTS * width + _extra_width(model))
 
     def backprop(d_output: Floats2d) -> PairInput:
-        d_head = d_output[:, :width] + d_output[:, 3 * width:] * tail
-        d_tail = d_output[:, width:2 * width] + d_output[:, 3 * width:] * head
+        d_head = d_output[:, :width] + d_output[:, 3 * width:4 * width] * tail
+        d_tail = d_output[:, width:2 * width] + d_output[:, 3 * width:4 * width] * head
         d_between = d_output[:, 2 * width:3 * width]
         # Difference array: +g/n at each segment start, -g/n at its end; its prefix sum is dX.
         diff = xp.zeros((n_tokens + 1, width), dtype="float32")
