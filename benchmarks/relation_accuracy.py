@@ -30,7 +30,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -97,10 +97,11 @@ def scorer_settings(corpus: str, config) -> Dict[str, Any]:
     return settings
 
 
-def _ours_config(corpus: str, encoder: str, scoring: Dict[str, Any], same_sentence: bool = False):
+def _ours_config(corpus: str, encoder: str, scoring: Dict[str, Any], same_sentence: bool = False,
+                 overrides: Optional[Dict[str, Any]] = None):
     """The project config reduced to transformer (+ sentencizer) + relation extractor; with
     `same_sentence`, candidates limited to one sentence (a sentencizer added where the config has
-    none), as the recipe sees them."""
+    none), as the recipe sees them; `overrides` ({"components.x.y": value}) as `spacy train` takes them."""
     from spacy import util
 
     config = util.load_config(CONFIGS / CORPORA[corpus]["config"])
@@ -117,11 +118,18 @@ def _ours_config(corpus: str, encoder: str, scoring: Dict[str, Any], same_senten
             config["nlp"]["pipeline"] = ["sentencizer", *keep]
             config["components"]["sentencizer"] = {"factory": "sentencizer"}
         config["components"]["biobert_relation_extractor"]["candidates"]["max_sentences"] = 0
+    for key, value in (overrides or {}).items():
+        # Set in place: Config.merge would replace a whole block whose @architectures changes.
+        *path, last = key.split(".")
+        section = config
+        for name in path:
+            section = section[name]
+        section[last] = value
     return config
 
 
 def run_ours(corpus: str, data, *, seed: int, epochs: int, encoder: str, scoring: Dict[str, Any],
-             save: str = "", same_sentence: bool = False) -> Dict:
+             save: str = "", same_sentence: bool = False, overrides: Optional[Dict[str, Any]] = None) -> Dict:
     """Train the relation-only pipeline on gold entities and score it on the devel docs."""
     import spacy
     from spacy.util import fix_random_seed, registry
@@ -131,7 +139,7 @@ def run_ours(corpus: str, data, *, seed: int, epochs: int, encoder: str, scoring
 
     from spacy.training import Example
 
-    config = _ours_config(corpus, encoder, scoring, same_sentence=same_sentence)
+    config = _ours_config(corpus, encoder, scoring, same_sentence=same_sentence, overrides=overrides)
     fix_random_seed(seed)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     # Predicted docs from this pipeline's own tokenizer and vocab (the same tokenization).
@@ -210,7 +218,8 @@ def run_recipe(corpus: str, data, *, seed: int, epochs: int, encoder: str, scori
 
 
 def run(corpus: str, system: str, *, seed: int, epochs: int, train_limit: int, dev_limit: int,
-        encoder: str, out_dir: Path = RESULTS, learn_rate: float = 0.0, save: str = "") -> Dict:
+        encoder: str, out_dir: Path = RESULTS, learn_rate: float = 0.0, save: str = "",
+        overrides: Optional[Dict[str, Any]] = None) -> Dict:
     """Train and score one system on one corpus with one seed; write and return the result."""
     import spacy
     from spacy.util import load_config
@@ -223,7 +232,7 @@ def run(corpus: str, system: str, *, seed: int, epochs: int, train_limit: int, d
     scoring = scorer_settings(corpus, load_config(CONFIGS / CORPORA[corpus]["config"]))
     if system in ("ours", "ours_sent"):
         out = run_ours(corpus, data, seed=seed, epochs=epochs, encoder=encoder, scoring=scoring, save=save,
-                       same_sentence=system == "ours_sent")
+                       same_sentence=system == "ours_sent", overrides=overrides)
     elif system == "recipe":
         out = run_recipe(corpus, data, seed=seed, epochs=epochs, encoder=encoder, scoring=scoring,
                          learn_rate=learn_rate)
@@ -237,7 +246,7 @@ def run(corpus: str, system: str, *, seed: int, epochs: int, train_limit: int, d
         "settings": {"encoder": encoder, "epochs": epochs, "train_docs": len(data["train"]),
                      "dev_docs": len(data["dev"]), "train_limit": train_limit, "dev_limit": dev_limit,
                      "train_words": train_words // max(1, epochs), "dev_words": dev_words,
-                     "scoring": scoring, "train_subset_seed": 0},
+                     "scoring": scoring, "train_subset_seed": 0, "overrides": overrides or {}},
         "p": 100 * scores["rel_micro_p"], "r": 100 * scores["rel_micro_r"], "f": 100 * scores["rel_micro_f"],
         "scores": scores,
         "train_words_per_s": train_words / out["train_seconds"], "predict_words_per_s": dev_words / out["predict_seconds"],
@@ -335,6 +344,8 @@ if __name__ == "__main__":
     r.add_argument("--learn-rate", type=float, default=0.0,
                    help="recipe's peak learning rate (0: BioBERT's 5e-5; the table's runs use 1e-4, ours' rate)")
     r.add_argument("--quick", action="store_true", help="smoke check: 12 train / 10 devel docs, 1 epoch")
+    r.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=JSON",
+                   help="ours: config override, e.g. components.biobert_relation_extractor.concept_pooling='\"logsumexp\"'")
     r.add_argument("--save", default="", help="ours: write the trained pipeline here")
     r.add_argument("--out-dir", type=Path, default=None, help=f"where the result goes (default {RESULTS})")
     t = sub.add_parser("table")
@@ -351,4 +362,5 @@ if __name__ == "__main__":
         # quick results go elsewhere so the table never mixes them with real runs
         run(args.corpus, args.system, seed=args.seed, epochs=args.epochs, train_limit=args.train_limit,
             dev_limit=args.dev_limit, encoder=args.encoder, learn_rate=args.learn_rate, save=args.save,
+            overrides={k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)},
             out_dir=args.out_dir or (HERE / "results" / "relations_quick" if args.quick else RESULTS))
