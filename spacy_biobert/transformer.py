@@ -264,6 +264,21 @@ def configure_wordpiece_strided_spans(
     return WordpieceStridedSpans(window, stride, max_wordpieces)
 
 
+def set_inference_windows(nlp, window: int, stride: int, name: str = "transformer") -> None:
+    """Change the strided windows of a loaded pipeline's transformer, e.g. to encode fewer tokens
+    twice at inference (256/224 instead of the configs' 128/96; benchmarks/window_accuracy.py
+    measures what it costs in accuracy). Not saved with the pipeline.
+
+    nlp (Language): The pipeline.
+    window (int): Window length in spaCy tokens.
+    stride (int): Step between window starts.
+    name (str): The transformer component's name.
+    """
+    model = nlp.get_pipe(name).model
+    model.attrs["get_spans"] = configure_wordpiece_strided_spans(window, stride)
+    _bind_tokenizer(model)
+
+
 # ---------------------------------------------------------------------------------------------------
 # The architecture
 # ---------------------------------------------------------------------------------------------------

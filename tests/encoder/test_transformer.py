@@ -205,3 +205,19 @@ def test_unreachable_hub_fails_without_retrying(monkeypatch):
     nlp = _trf_nlp("spacy-biobert-tests/not-cached-model")
     with pytest.raises(BioBertError, match=r"\[E001\].*not in the local Hugging Face cache"):
         nlp.initialize()
+
+
+def test_set_inference_windows_changes_the_windows_of_a_loaded_pipeline(tiny_trf_config):
+    from spacy_biobert.transformer import set_inference_windows
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("transformer", config=tiny_trf_config)
+    nlp.initialize()
+    doc = nlp.make_doc(" ".join(["cisplatin"] * 300))
+    narrow = nlp(doc.copy())._.trf_data.tensors[0].shape[0]  # 64/48 windows
+    set_inference_windows(nlp, 200, 150)
+    wide = nlp(doc.copy())._.trf_data
+    assert narrow == 6 and wide.tensors[0].shape[0] == 2
+    assert int(wide.align.lengths.min()) >= 1
+    with pytest.raises(BioBertError, match=r"\[E003\]"):
+        set_inference_windows(nlp, 100, 200)
