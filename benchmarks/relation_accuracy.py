@@ -8,8 +8,8 @@ systems:
           by --encoder) + `biobert_relation_extractor` with the project config's settings, trained
           relation-only on gold entities (ner and the BC5CDR normalisation steps are left out) with
           spaCy's update loop, the config's batcher (≈1,000 words) and its optimiser (Adam, 1e-4,
-          linear warm-up over 10% of the steps); candidates as configured (ChemProt/DDI: same
-          sentence, BC5CDR: whole document);
+          linear warm-up over 10% of the steps); candidates as configured (same sentence for all
+          three); `--set SECTION.KEY=JSON` overrides the config for ablations;
   recipe  BioBERT's masked-sentence classification (benchmarks/recipe_re.py): same-sentence pairs
           only, batches of 32 instances, AdamW 5e-5.
 Both see the same training documents (a fixed random subset of --train-limit, drawn with sampling
@@ -35,6 +35,7 @@ from typing import Any, Dict, List, Optional
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 RESULTS = HERE / "results" / "relations"
+SYSTEMS = ("ours", "recipe")
 
 from ner_accuracy import _fmt, _versions  # noqa: E402  (same seed summary and version record as the NER table)
 CONFIGS = HERE.parent / "project" / "configs"
@@ -97,11 +98,9 @@ def scorer_settings(corpus: str, config) -> Dict[str, Any]:
     return settings
 
 
-def _ours_config(corpus: str, encoder: str, scoring: Dict[str, Any], same_sentence: bool = False,
-                 overrides: Optional[Dict[str, Any]] = None):
-    """The project config reduced to transformer (+ sentencizer) + relation extractor; with
-    `same_sentence`, candidates limited to one sentence (a sentencizer added where the config has
-    none), as the recipe sees them; `overrides` ({"components.x.y": value}) as `spacy train` takes them."""
+def _ours_config(corpus: str, encoder: str, scoring: Dict[str, Any], overrides: Optional[Dict[str, Any]] = None):
+    """The project config reduced to (sentencizer +) transformer + relation extractor, with
+    `overrides` ({"components.x.y": value}) as `spacy train` takes them."""
     from spacy import util
 
     config = util.load_config(CONFIGS / CORPORA[corpus]["config"])
@@ -113,11 +112,6 @@ def _ours_config(corpus: str, encoder: str, scoring: Dict[str, Any], same_senten
     config["paths"]["transformer"] = encoder
     config["components"]["biobert_relation_extractor"]["scorer"] = {
         "@scorers": "spacy-biobert.relation_scorer.v1", **scoring}
-    if same_sentence:
-        if "sentencizer" not in keep:
-            config["nlp"]["pipeline"] = ["sentencizer", *keep]
-            config["components"]["sentencizer"] = {"factory": "sentencizer"}
-        config["components"]["biobert_relation_extractor"]["candidates"]["max_sentences"] = 0
     for key, value in (overrides or {}).items():
         # Set in place: Config.merge would replace a whole block whose @architectures changes.
         *path, last = key.split(".")
@@ -129,7 +123,7 @@ def _ours_config(corpus: str, encoder: str, scoring: Dict[str, Any], same_senten
 
 
 def run_ours(corpus: str, data, *, seed: int, epochs: int, encoder: str, scoring: Dict[str, Any],
-             save: str = "", same_sentence: bool = False, overrides: Optional[Dict[str, Any]] = None) -> Dict:
+             save: str = "", overrides: Optional[Dict[str, Any]] = None) -> Dict:
     """Train the relation-only pipeline on gold entities and score it on the devel docs."""
     import spacy
     from spacy.util import fix_random_seed, registry
@@ -139,7 +133,7 @@ def run_ours(corpus: str, data, *, seed: int, epochs: int, encoder: str, scoring
 
     from spacy.training import Example
 
-    config = _ours_config(corpus, encoder, scoring, same_sentence=same_sentence, overrides=overrides)
+    config = _ours_config(corpus, encoder, scoring, overrides=overrides)
     fix_random_seed(seed)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
     # Predicted docs from this pipeline's own tokenizer and vocab (the same tokenization).
@@ -230,9 +224,9 @@ def run(corpus: str, system: str, *, seed: int, epochs: int, train_limit: int, d
     nlp = spacy.blank("en")
     data = load_data(corpus, nlp, train_limit=train_limit, dev_limit=dev_limit)
     scoring = scorer_settings(corpus, load_config(CONFIGS / CORPORA[corpus]["config"]))
-    if system in ("ours", "ours_sent"):
+    if system == "ours":
         out = run_ours(corpus, data, seed=seed, epochs=epochs, encoder=encoder, scoring=scoring, save=save,
-                       same_sentence=system == "ours_sent", overrides=overrides)
+                       overrides=overrides)
     elif system == "recipe":
         out = run_recipe(corpus, data, seed=seed, epochs=epochs, encoder=encoder, scoring=scoring,
                          learn_rate=learn_rate)
@@ -268,13 +262,13 @@ def table(results_dir: Path = RESULTS, out_stem: Path = HERE / "results" / "rela
     for path in sorted(results_dir.glob("*__*__s*.json")):
         r = json.loads(path.read_text())
         rows.setdefault(r["corpus"], {}).setdefault(r["system"], []).append(r)
-    lines = ["| corpus (metric) | ours F (P / R) | ours, same-sentence candidates F (P / R) | recipe F (P / R) | "
+    lines = ["| corpus (metric) | ours F (P / R) | recipe F (P / R) | "
              "BioBERT v1.1 (paper, test) | PubMedBERT (BLURB, test) | split | budget | train words/s ours / recipe |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|"]
     summary = {}
     for corpus in sorted(rows):
         cells, speeds = [], []
-        for system in ("ours", "ours_sent", "recipe"):
+        for system in SYSTEMS:
             runs = rows[corpus].get(system, [])
             pr = (f" ({statistics.mean(x['p'] for x in runs):.1f} / {statistics.mean(x['r'] for x in runs):.1f})"
                   if runs else "")
@@ -284,11 +278,9 @@ def table(results_dir: Path = RESULTS, out_stem: Path = HERE / "results" / "rela
         rec_lr = ", ".join(sorted({f"{x['learn_rate']:g}" for x in rows[corpus].get("recipe", [])})) or "–"
         s = any_run["settings"]
         pub = PUBLISHED.get(corpus, (None, None))
-        if corpus != "bc5cdr" and not rows[corpus].get("ours_sent"):
-            cells[1] = "= ours (its candidates are same-sentence)"
-        lines.append(f"| {corpus} ({any_run['metric']}) | {cells[0]} | {cells[1]} | {cells[2]} | {pub[0] or 'n/a'} | "
+        lines.append(f"| {corpus} ({any_run['metric']}) | {cells[0]} | {cells[1]} | {pub[0] or 'n/a'} | "
                      f"{pub[1] or 'n/a'} | devel (first {s['dev_docs']} docs) | {s['train_docs']} train docs × "
-                     f"{s['epochs']} ep. (recipe lr {rec_lr}) | {speeds[0]} / {speeds[2]} |")
+                     f"{s['epochs']} ep. (recipe lr {rec_lr}) | {speeds[0]} / {speeds[1]} |")
         summary[corpus] = {
             "published": {"biobert_v1.1": pub[0], "pubmedbert_blurb": pub[1]}, "settings": s,
             "systems": {sys_: [{k: x[k] for k in ("seed", "p", "r", "f", "train_words_per_s", "train_seconds",
@@ -314,13 +306,12 @@ def _plot(rows, path: Path) -> None:
 
     corpora = sorted(rows)
     fig, ax = plt.subplots(figsize=(max(5, 1.8 * len(corpora)), 3.6))
-    width = 0.27
-    for i, system in enumerate(("ours", "ours_sent", "recipe")):
+    width = 0.36
+    for i, system in enumerate(SYSTEMS):
         fs = [[x["f"] for x in rows[c].get(system, [])] for c in corpora]
         means = [statistics.mean(f) if f else 0 for f in fs]
         errs = [statistics.stdev(f) if len(f) > 1 else 0 for f in fs]
-        ax.bar([x + (i - 1) * width for x in range(len(corpora))], means, width, yerr=errs,
-               label={"ours_sent": "ours, same-sentence cand."}.get(system, system))
+        ax.bar([x + (i - 0.5) * width for x in range(len(corpora))], means, width, yerr=errs, label=system)
     ax.set_xticks(range(len(corpora)))
     ax.set_xticklabels(corpora)
     ax.set_ylabel("devel relation F1 (official definition)")
@@ -334,8 +325,7 @@ if __name__ == "__main__":
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
     r.add_argument("corpus", choices=sorted(CORPORA))
-    r.add_argument("system", choices=["ours", "ours_sent", "recipe"],
-                   help="ours_sent: ours with same-sentence candidates (BC5CDR: + sentencizer), as the recipe sees them")
+    r.add_argument("system", choices=SYSTEMS)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--epochs", type=int, default=2)
     r.add_argument("--train-limit", type=int, default=150, help="training documents (fixed random subset)")
