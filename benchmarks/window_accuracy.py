@@ -9,7 +9,7 @@ longer contexts than it was trained on. This measures both sides:
         --windows 128/96 256/224 [--limit N] [--rounds 2]
 
 Accuracy is deterministic (one evaluation per setting); words/s is the best of --rounds, the
-settings interleaved round by round. Writes benchmarks/results/window_accuracy.{json,md}.
+settings interleaved round by round. Writes benchmarks/results/window_accuracy.{json,md,png}.
 """
 import argparse
 import json
@@ -77,6 +77,32 @@ def main() -> None:
     args.out.with_suffix(".json").write_text(json.dumps(
         {"model": str(args.model), "data": str(args.data), "docs": len(examples), "words": n_words,
          "machine": platform.platform(), "versions": _versions(), "rows": rows}, indent=1))
+    _plot(rows, args.out.with_suffix(".png"))
+
+
+def _plot(rows, path: Path) -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        print("matplotlib is not installed: no plot (pip install matplotlib)")
+        return
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['window']}/{r['stride']}" for r in rows]
+    fig, (acc, speed) = plt.subplots(1, 2, figsize=(8, 3.2))
+    for key, name in (("ents_f", "entities"), ("rel_micro_f", "relations")):
+        if all(r[key] is not None for r in rows):
+            acc.plot(labels, [100 * r[key] for r in rows], marker="o", label=name)
+    acc.set_ylabel("devel F1")
+    acc.set_xlabel("window / stride (tokens)")
+    acc.legend()
+    speed.bar(labels, [r["words_per_s"] for r in rows])
+    speed.set_ylabel("words/s (evaluation)")
+    speed.set_xlabel("window / stride (tokens)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 if __name__ == "__main__":
