@@ -62,11 +62,9 @@ def main() -> None:
     if args.tune:
         # Tune on gold entities (the encoder must have run on the docs first).
         gold_examples = [with_gold_mentions(eg, rel.cfg.get("spans_key")) for eg in tune_examples]
-        upstream = [n for n in nlp.pipe_names if n != rel_name and
-                    nlp.get_pipe_meta(n).factory not in ("ner", "spancat", "beam_ner")]
-        docs = [eg.predicted for eg in gold_examples]
-        for n in upstream:
-            docs = list(nlp.get_pipe(n).pipe(docs))
+        skip = [n for n in nlp.pipe_names if n == rel_name or
+                nlp.get_pipe_meta(n).factory in ("ner", "spancat", "beam_ner")]
+        docs = list(nlp.pipe([eg.predicted for eg in gold_examples], disable=skip))
         for eg, doc in zip(gold_examples, docs):
             eg.predicted = doc
         chosen = rel.tune_thresholds(gold_examples)
