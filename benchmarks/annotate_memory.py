@@ -320,13 +320,11 @@ def _strings(run: Dict) -> str:
 
 
 def _plot(runs: Dict[str, Dict]) -> None:
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib is not installed: no plot (pip install matplotlib)")
+    from _plotting import pyplot  # benchmarks/ is on sys.path when a benchmark runs
+
+    plt = pyplot()
+    if plt is None:
         return
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     fig, (ax0, ax1, ax2) = plt.subplots(1, 3, figsize=(16, 4.5))
     for tag, r in runs.items():

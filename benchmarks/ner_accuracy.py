@@ -222,14 +222,11 @@ def table() -> str:
 
 
 def _plot(rows) -> None:
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib is not installed: no plot (pip install matplotlib)")
-        return
+    from _plotting import pyplot  # benchmarks/ is on sys.path when a benchmark runs
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
+    if plt is None:
+        return
 
     keys = sorted(rows)
     systems = ["ours", "ours_token", "recipe", "cnn"]

@@ -295,14 +295,11 @@ def table(results_dir: Path = RESULTS, out_stem: Path = HERE / "results" / "rela
 
 
 def _plot(rows, path: Path) -> None:
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib is not installed: no plot (pip install matplotlib)")
-        return
+    from _plotting import pyplot  # benchmarks/ is on sys.path when a benchmark runs
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
+    if plt is None:
+        return
 
     corpora = sorted(rows)
     fig, ax = plt.subplots(figsize=(max(5, 1.8 * len(corpora)), 3.6))

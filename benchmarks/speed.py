@@ -318,13 +318,11 @@ def main() -> None:
 
 
 def _plot(rows, path: Path) -> None:
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib is not installed: no plot (pip install matplotlib)")
+    from _plotting import pyplot  # benchmarks/ is on sys.path when a benchmark runs
+
+    plt = pyplot()
+    if plt is None:
         return
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
     labels = sorted({(r["threads"], r["batch_size"]) for r in rows})

@@ -81,14 +81,11 @@ def main() -> None:
 
 
 def _plot(rows, path: Path) -> None:
-    try:
-        import matplotlib
-    except ImportError:
-        print("matplotlib is not installed: no plot (pip install matplotlib)")
-        return
+    from _plotting import pyplot  # benchmarks/ is on sys.path when a benchmark runs
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
+    if plt is None:
+        return
 
     labels = [f"{r['window']}/{r['stride']}" for r in rows]
     fig, (acc, speed) = plt.subplots(1, 2, figsize=(8, 3.2))
