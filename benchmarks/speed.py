@@ -96,10 +96,9 @@ def worker(args) -> Dict:
     if cfg in ("full", "full_int8", "full_w256", "trf_ner"):
         nlp = _build_pipeline(args.model, args.encoder, quantize=cfg == "full_int8")
         if cfg == "full_w256":
-            from spacy_biobert.transformer import configure_wordpiece_strided_spans
+            from spacy_biobert.transformer import set_inference_windows
 
-            nlp.get_pipe("transformer").model.attrs["get_spans"] = configure_wordpiece_strided_spans(
-                WIDE_WINDOW, WIDE_STRIDE)
+            set_inference_windows(nlp, WIDE_WINDOW, WIDE_STRIDE)
         for bs in args.batch_sizes:
             if cfg == "trf_ner":
                 components = [(n, p) for n, p in nlp.pipeline if n in ("transformer", "ner")]

@@ -40,13 +40,7 @@ def build_relation_model(
     nO (Optional[int]): Number of labels; inferred from the labels at initialization.
     RETURNS (Model[Tuple[List[Doc], List[Ints2d]], Floats2d]): Logits, one row per pair in batch order.
     """
-    pairs = build_pair_vectors(tok2vec)
-    hidden = Relu(nO=hidden_width, dropout=dropout)
-    output = Linear(nO=nO)
-    model = chain(pairs, hidden, output)
-    model.set_ref("tok2vec", tok2vec)
-    model.set_ref("output_layer", output)
-    return model
+    return _pair_classifier(build_pair_vectors(tok2vec), tok2vec, hidden_width, dropout, nO)
 
 
 @registry.architectures("spacy-biobert.RelationModel.v2")
@@ -64,10 +58,14 @@ def build_relation_model_v2(
     tok2vec, hidden_width, dropout, nO: as in v1.
     RETURNS (Model[Tuple[List[Doc], List[Ints2d]], Floats2d]): Logits, one row per pair in batch order.
     """
-    pairs = build_pair_vectors(tok2vec, distance=True)
-    hidden = Relu(nO=hidden_width, dropout=dropout)
+    return _pair_classifier(build_pair_vectors(tok2vec, distance=True), tok2vec, hidden_width, dropout, nO)
+
+
+def _pair_classifier(pairs: Model[PairInput, Floats2d], tok2vec: Model, hidden_width: int, dropout: float,
+                     nO: Optional[int]) -> Model[PairInput, Floats2d]:
+    """pair vectors -> ReLU layer -> one logit per label, with the refs the component uses."""
     output = Linear(nO=nO)
-    model = chain(pairs, hidden, output)
+    model = chain(pairs, Relu(nO=hidden_width, dropout=dropout), output)
     model.set_ref("tok2vec", tok2vec)
     model.set_ref("output_layer", output)
     return model
